@@ -70,6 +70,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -156,18 +157,18 @@ class _HierarchyParser:
         self.token_index = len(self.tokens)
         return words
 
-    def number(self, what: str) -> float:
-        token = self.next(what)
+    def number(self, label: str) -> float:
+        token = self.next(label)
         try:
             value = float(token)
         except ValueError:
-            raise self.error(self.line, f"{what} must be a number, got {token!r}") from None
+            raise self.error(self.line, f"{label} must be a number, got {token!r}") from None
         if not np.isfinite(value):
-            raise self.error(self.line, f"{what} must be finite, got {token!r}")
+            raise self.error(self.line, f"{label} must be finite, got {token!r}")
         return value
 
-    def vector(self, what: str) -> np.ndarray:
-        return np.array([self.number(f"{what} {axis}") for axis in "xyz"])
+    def vector(self, label: str) -> np.ndarray:
+        return np.array([self.number(f"{label} {axis}") for axis in "xyz"])
 
     # Grammar.
 
@@ -180,12 +181,14 @@ class _HierarchyParser:
                 max(self.line, 1), f"missing HIERARCHY keyword at the start of the file, found {found}; is this a BVH file?"
             )
         self.next("HIERARCHY")
+
         keyword = self.peek()
         if keyword is None or keyword.upper() != "ROOT":
             found = "the end of the file" if keyword is None else repr(keyword)
             raise self.error(max(self.line, 1), f"expected ROOT after HIERARCHY, found {found}")
         self.next("ROOT")
         self.joint_block(parent=-1, keyword_line=self.line)
+
         keyword = self.peek()
         if keyword is None:
             raise self.error(
@@ -204,6 +207,7 @@ class _HierarchyParser:
             )
         if keyword.upper() != "MOTION":
             raise self.error(self.line, f"unknown keyword {keyword!r} after the hierarchy; expected MOTION")
+
         self.next("MOTION")
         extra = self.rest_of_line()
         if extra:
@@ -220,6 +224,7 @@ class _HierarchyParser:
         if len(words) > 1:
             logger.debug("%s:%d: joint name %r contains spaces; joining with '_'", self.source, keyword_line, words)
         name = "_".join(words)
+
         for joint in self.joints:
             if joint.name == name:
                 raise self.error(
@@ -231,6 +236,7 @@ class _HierarchyParser:
         self.joints.append(joint)
         if not opened_here:
             self.open_brace(f"joint {name!r}")
+
         while True:
             token = self.peek()
             if token is None:
@@ -265,6 +271,7 @@ class _HierarchyParser:
                     line,
                     f"unknown keyword {token!r} in joint {name!r}; expected OFFSET, CHANNELS, JOINT, End Site or '}}'",
                 )
+
         if joint.offset is None:
             raise self.error(joint.line, f"joint {name!r} has no OFFSET line; add 'OFFSET x y z'")
         if joint.channels_line is None:
@@ -273,10 +280,10 @@ class _HierarchyParser:
             )
         self.last_close_line = self.line
 
-    def open_brace(self, what: str) -> None:
-        token = self.next(f"'{{' opening {what}")
+    def open_brace(self, label: str) -> None:
+        token = self.next(f"'{{' opening {label}")
         if token != "{":
-            raise self.error(self.line, f"expected '{{' to open {what}, found {token!r}")
+            raise self.error(self.line, f"expected '{{' to open {label}, found {token!r}")
 
     def channels(self, joint: _Joint, line: int) -> None:
         count_token = self.next(f"the channel count of joint {joint.name!r}")
@@ -463,7 +470,7 @@ def _read_frames(
     source: str,
 ) -> np.ndarray:
     """Parse the frame lines into ``(frames, channels)`` values, checking counts and finiteness."""
-    # Blank lines between frames are allowed; line_numbers maps frame rows back to the file.
+    # Blank lines between frames are allowed, so rows maps each frame to its line in data_lines.
     data_lines = lines[start:]
     nonblank = [number for number, line in enumerate(data_lines) if line and not line.isspace()]
     if len(nonblank) < frame_count:
@@ -480,6 +487,7 @@ def _read_frames(
             len(nonblank) - frame_count,
             frame_count,
         )
+
     rows = nonblank[:frame_count]
     frame_lines = [data_lines[number] for number in rows]
     try:
@@ -487,9 +495,9 @@ def _read_frames(
     except ValueError:
         values = None
     if values is None or values.shape != (frame_count, channel_count):
-        # Only reached for broken files: find the first bad line and say what is wrong with it.
+        # Only reached for broken files: find the first bad line and report its problem.
         _raise_frame_error(frame_lines, rows, start, joints, channel_count, source)
-        raise AssertionError("unreachable: _raise_frame_error always raises")
+
     finite = np.isfinite(values)
     if not finite.all():
         frame, column = (int(i) for i in np.argwhere(~finite)[0])
@@ -503,7 +511,7 @@ def _read_frames(
 
 def _raise_frame_error(
     frame_lines: list[str], rows: list[int], start: int, joints: list[_Joint], channel_count: int, source: str
-) -> None:
+) -> NoReturn:
     for frame, line in enumerate(frame_lines):
         number = start + rows[frame] + 1
         words = line.split()
@@ -689,8 +697,10 @@ def _writable_names(names: tuple[str, ...]) -> list[str]:
     written = []
     for name in names:
         words = name.split()
-        if not words or any(brace in name for brace in "{}"):
-            raise BVHError(f"Joint name {name!r} cannot be written to BVH; rename it to a name without braces")
+        if not words:
+            raise BVHError(f"Joint name {name!r} is empty and cannot be written to BVH; give the joint a name")
+        if "{" in name or "}" in name:
+            raise BVHError(f"Joint name {name!r} contains a brace and cannot be written to BVH; rename the joint")
         if len(words) > 1:
             logger.warning("Joint name %r contains spaces; writing it as %r", name, "_".join(words))
         written.append("_".join(words))
@@ -743,10 +753,13 @@ def _continuous_euler(rotations: np.ndarray, order: str) -> np.ndarray:
     """Convert ``rotations: (frames, joints, 4)`` to Euler angles in radians, continuous over frames.
 
     Every rotation has two Euler solutions, ``(a, b, c)`` and ``(a + pi, pi - b, c + pi)``.
-    Mapping one to the other keeps distances between frames (modulo 2 pi), so whether to
+    Mapping one to the other keeps distances between frames (modulo 2 pi). So whether to
     switch solutions between frames ``t - 1`` and ``t`` does not depend on the solution
     chosen before, and a cumulative parity picks the solution of every frame at once.
     ``np.unwrap`` then removes the remaining 360-degree jumps.
+
+    NOTE: at gimbal lock (middle angle exactly +-90 degrees) ``to_euler`` puts the whole
+    turn into the first angle, so a motion that passes exactly through it may still jump.
     """
     canonical = quaternion.to_euler(rotations, order)
     if canonical.shape[0] < 2:

@@ -49,7 +49,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-FEATURE_EXTRACTOR_VERSION = "1.0.0"
+FEATURE_EXTRACTOR_VERSION = "1.1.0"
 """Version of the feature formulas; models trained on other versions must be retrained."""
 
 COMPONENTS = ("Body", "Effort.Weight", "Effort.Time", "Effort.Space", "Effort.Flow", "Shape", "Space")
@@ -123,7 +123,7 @@ _FEATURE_TABLE = (
     ),
     FeatureInfo(
         "effector_energy_peak", "Effort.Weight", "body heights^2/s^2",
-        "max over samples of the mean over hands, feet and head of |pelvis-relative velocity|^2",
+        "95th percentile over samples of the mean over hands, feet and head of |pelvis-relative velocity|^2",
         speed_exponent=2,
     ),
     FeatureInfo(
@@ -138,21 +138,21 @@ _FEATURE_TABLE = (
     ),
     FeatureInfo(
         "effector_acceleration_peak", "Effort.Time", "body heights/s^2",
-        "max over samples of the mean over hands, feet and head of |pelvis-relative acceleration|",
+        "95th percentile over samples of the mean over hands, feet and head of |pelvis-relative acceleration|",
         speed_exponent=2,
     ),
     FeatureInfo(
         "tempo", "Effort.Time", "Hz",
-        "power-weighted mean frequency of the pelvis-relative velocity of hands, feet and head",
+        "power-weighted mean frequency of the detrended pelvis-relative paths of hands, feet and head",
         speed_exponent=1,
     ),
     FeatureInfo(
         "hand_directness", "Effort.Space", "1",
-        "mean over hands of |pelvis-relative displacement| / (pelvis-relative path length + 1e-3)",
+        "arc-weighted mean of chord / arc over 0.1 body heights of arc of the pelvis-relative hand paths",
     ),
     FeatureInfo(
         "head_directness", "Effort.Space", "1",
-        "|world displacement of the head| / (world path length of the head + 1e-3)",
+        "arc-weighted mean of chord / arc over 0.5 body heights of arc of the world head path",
     ),
     FeatureInfo(
         "effector_jerk_mean", "Effort.Flow", "body heights/s^3",
@@ -169,8 +169,9 @@ _FEATURE_TABLE = (
         speed_exponent=1,
     ),
     FeatureInfo(
-        "root_bounce", "Space", "body heights",
-        "standard deviation of the pelvis height within the window",
+        "root_vertical_speed", "Space", "body heights/s",
+        "mean |vertical velocity of the pelvis| (bounce)",
+        speed_exponent=1,
     ),
 )
 
@@ -180,11 +181,25 @@ FEATURES: dict[str, FeatureInfo] = {info.name: info for info in _FEATURE_TABLE}
 FEATURE_NAMES: tuple[str, ...] = tuple(FEATURES)
 """Column order of the arrays that :func:`window_features` and :func:`clip_features` return."""
 
+_SHAPE_NAMES = tuple(info.name for info in _FEATURE_TABLE if info.component in ("Body", "Shape"))
+
 _AXES = {"x": 0, "y": 1, "z": 2}
 
-# Path length added to the denominator of directness, in body heights: a still or
-# trembling path (shorter than a millimetre on a 1.7 m body) reads as 0, not as noise.
-_DIRECTNESS_EPSILON = 1e-3
+# Arc lengths in body heights over which directness compares chord and arc: a hand
+# stroke of about 17 cm on a 1.7 m body, and about half a step of the head's travel.
+_HAND_CHORD = 0.1
+_HEAD_CHORD = 0.5
+
+# Arc length in body heights below which a path counts as still (directness 0).
+_STILL_ARC = 1e-9
+
+# Range of the tempo-driven time scale: slower motions are smoothed over at most four
+# times ``smoothing_seconds``, faster ones sampled at most four times as densely.
+_TIME_SCALE_RANGE = (0.1, 4.0)
+
+# Percentile of per-sample values that the "peak" features take; the maximum would
+# follow single noisy samples and grow with the window length.
+_PEAK_PERCENTILE = 95.0
 
 
 @dataclass(frozen=True)
@@ -198,12 +213,20 @@ class FeatureSettings:
     analysis_frame_rate: float = 30.0
     """Samples per second of the fixed time grid that all derivatives are taken on."""
     smoothing_seconds: float = 0.2
-    """Width in seconds of the cubic Savitzky-Golay fit that gives velocity, acceleration and jerk."""
+    """Width in seconds of the cubic Savitzky-Golay fit that gives velocity, acceleration and
+    jerk, for a motion at ``reference_tempo``."""
+    adaptive_time_scale: bool = True
+    """Scale smoothing and sampling with the motion's tempo: a motion of tempo ``f`` is
+    smoothed over ``smoothing_seconds * reference_tempo / f`` on a grid of
+    ``analysis_frame_rate * max(1, f / reference_tempo)`` samples per second, with
+    ``f / reference_tempo`` clipped to [0.25, 4]. Off, both stay fixed."""
+    reference_tempo: float = 1.0
+    """Tempo in Hz at which smoothing and sampling take their nominal values; a walk is about 1 Hz."""
     up_axis: str | None = None
     """World up axis such as ``"y"``, ``"z"`` or ``"-z"``; ``None`` infers it from the pelvis-to-head direction."""
 
     def __post_init__(self) -> None:
-        for name in ("window_seconds", "hop_seconds", "analysis_frame_rate", "smoothing_seconds"):
+        for name in ("window_seconds", "hop_seconds", "analysis_frame_rate", "smoothing_seconds", "reference_tempo"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f"FeatureSettings.{name} must be a positive number, got {value!r}")
@@ -224,32 +247,30 @@ def _axis_vector(name: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Grid:
-    """Analysis time grid and the window layout on it."""
+    """Analysis time grid: ``sample_count`` samples at ``rate`` per second from time 0."""
 
     rate: float
     sample_count: int
-    starts: np.ndarray
-    length: int
 
 
-def _grid(motion: Motion, settings: FeatureSettings) -> _Grid:
+def _grid(motion: Motion, rate: float) -> _Grid:
     # A source rate within 0.1 % of the analysis rate is used as is: BVH frame times are
     # rounded (0.0333333 s), and resampling those would only blur the frames.
-    if abs(motion.frame_rate / settings.analysis_frame_rate - 1.0) < 1e-3:
-        rate = motion.frame_rate
-        count = motion.frame_count
-    else:
-        rate = float(settings.analysis_frame_rate)
-        count = int(math.floor(motion.duration * rate + 1e-6)) + 1
-    length = int(round(settings.window_seconds * rate)) + 1
-    hop = max(1, int(round(settings.hop_seconds * rate)))
-    if count <= length:
-        return _Grid(rate, count, np.zeros(1, dtype=np.int64), count)
-    starts = np.arange(0, count - length + 1, hop, dtype=np.int64)
-    if starts[-1] + length < count:
+    if abs(motion.frame_rate / rate - 1.0) < 1e-3:
+        return _Grid(motion.frame_rate, motion.frame_count)
+    return _Grid(float(rate), int(math.floor(motion.duration * rate + 1e-6)) + 1)
+
+
+def _window_starts(duration: float, settings: FeatureSettings) -> np.ndarray:
+    """Return ``(windows,)`` window start times in seconds for a motion of ``duration`` seconds."""
+    if duration <= settings.window_seconds:
+        return np.zeros(1)
+    last = duration - settings.window_seconds
+    starts = np.arange(0.0, last + 1e-9, settings.hop_seconds)
+    if starts[-1] < last - 1e-9:
         # A last window flush with the end, so the final frames are measured too.
-        starts = np.append(starts, count - length)
-    return _Grid(rate, count, starts, length)
+        starts = np.append(starts, last)
+    return starts
 
 
 def window_times(motion: Motion, settings: FeatureSettings | None = None) -> np.ndarray:
@@ -265,13 +286,25 @@ def window_times(motion: Motion, settings: FeatureSettings | None = None) -> np.
     Returns
     -------
     numpy.ndarray
-        ``(windows,)`` centre times in seconds, increasing. Windows are regularly spaced
-        by ``hop_seconds`` except the last, which ends on the last frame. A motion
-        shorter than one window has one window over the whole motion.
+        ``(windows,)`` centre times in seconds, increasing. Windows start every
+        ``hop_seconds`` and last ``window_seconds``, except the last, which ends on the
+        last frame. A motion no longer than one window has one window over the whole motion.
     """
     settings = settings or FeatureSettings()
-    grid = _grid(motion, settings)
-    return (grid.starts + 0.5 * (grid.length - 1)) / grid.rate
+    starts = _window_starts(motion.duration, settings)
+    if len(starts) == 1 and motion.duration <= settings.window_seconds:
+        return np.array([0.5 * motion.duration])
+    return starts + 0.5 * settings.window_seconds
+
+
+def _window_index(grid: _Grid, duration: float, settings: FeatureSettings) -> np.ndarray:
+    """Return ``(windows, samples)`` indices of the analysis samples in each window."""
+    if duration <= settings.window_seconds:
+        return np.arange(grid.sample_count)[None, :]
+    length = min(grid.sample_count, int(round(settings.window_seconds * grid.rate)) + 1)
+    first = np.round(_window_starts(duration, settings) * grid.rate).astype(np.int64)
+    first = np.clip(first, 0, grid.sample_count - length)
+    return first[:, None] + np.arange(length)[None, :]
 
 
 @functools.lru_cache(maxsize=64)
@@ -291,36 +324,36 @@ def _savgol_rows(window: int, order: int) -> np.ndarray:
     return rows
 
 
-def _derivatives(values: np.ndarray, dt: float, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Differentiate ``values: (samples, ...)`` with a cubic Savitzky-Golay fit.
+def _derivatives(values: np.ndarray, dt: float, window: int) -> tuple[np.ndarray, ...]:
+    """Smooth and differentiate ``values: (samples, ...)`` with a cubic Savitzky-Golay fit.
 
-    Returns velocity, acceleration and jerk with the shape of ``values``, per second to
-    the power 1, 2, 3. Interior samples use the centred fit; the first and last
-    ``window // 2`` samples evaluate the fit of the first or last full window at their
-    own position. Fewer samples than ``window`` are fitted with one polynomial of degree
-    at most ``samples - 1``.
+    Returns the smoothed values, velocity, acceleration and jerk with the shape of
+    ``values``, per second to the power 0, 1, 2, 3. Interior samples use the centred
+    fit; the first and last ``window // 2`` samples evaluate the fit of the first or
+    last full window at their own position. Fewer samples than ``window`` are fitted
+    with one polynomial of degree at most ``samples - 1``; one sample has zero derivatives.
     """
     count = values.shape[0]
     flat = values.reshape(count, -1)
-    results = []
     if count == 1:
         zero = np.zeros_like(values)
-        return zero, zero.copy(), zero.copy()
+        return values.copy(), zero, zero.copy(), zero.copy()
+    results = []
     if count <= window:
         rows = _savgol_rows(count, min(3, count - 1))
-        for derivative in (1, 2, 3):
+        for derivative in range(4):
             results.append((rows[derivative] @ flat).reshape(values.shape) / dt**derivative)
-        return results[0], results[1], results[2]
+        return tuple(results)
     rows = _savgol_rows(window, 3)
     half = window // 2
     view = np.lib.stride_tricks.sliding_window_view(flat, window, axis=0)  # (count - window + 1, C, window)
-    for derivative in (1, 2, 3):
+    for derivative in range(4):
         out = np.empty_like(flat)
         out[half : count - half] = view @ rows[derivative, half]
         out[:half] = rows[derivative, :half] @ flat[:window]
         out[count - half :] = rows[derivative, half + 1 :] @ flat[count - window :]
         results.append(out.reshape(values.shape) / dt**derivative)
-    return results[0], results[1], results[2]
+    return tuple(results)
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -411,6 +444,34 @@ def _sample_positions(motion: Motion, grid: _Grid) -> np.ndarray:
     return positions
 
 
+def _effector_paths(positions: np.ndarray, rig: _Rig) -> np.ndarray:
+    """Return ``(samples, 5, 3)`` hands, feet and head relative to the pelvis."""
+    joints = [*rig.hands, *rig.feet, rig.head]
+    return positions[:, joints] - positions[:, rig.pelvis][:, None]
+
+
+def _tempo(paths: np.ndarray, rate: float) -> np.ndarray:
+    """Return the power-weighted mean frequency in Hz of ``paths: (windows, samples, ...)``.
+
+    Each window's paths lose their linear trend and get a Hann taper before the Fourier
+    transform. A window whose paths do not move has tempo 0.
+    """
+    samples = paths.shape[1]
+    if samples < 3:
+        return np.zeros(paths.shape[0])
+    flat = paths.reshape(paths.shape[0], samples, -1)
+    time = np.linspace(-1.0, 1.0, samples)
+    trend = np.stack([np.ones(samples), time], axis=1)
+    residual = flat - trend @ (np.linalg.pinv(trend) @ flat)
+    spectrum = np.abs(np.fft.rfft(residual * np.hanning(samples)[None, :, None], axis=1)) ** 2
+    power = spectrum.sum(axis=-1)  # (windows, frequencies)
+    frequencies = np.fft.rfftfreq(samples, 1.0 / rate)
+    total = power.sum(axis=1)
+    # Below this power (squared body heights summed over a spectrum) the body is still.
+    still = total <= 1e-18
+    return np.where(still, 0.0, (power @ frequencies) / np.where(still, 1.0, total))
+
+
 def _infer_up(positions: np.ndarray, rig: _Rig) -> np.ndarray:
     direction = np.mean(positions[:, rig.head] - positions[:, rig.pelvis], axis=0)
     if not np.any(np.abs(direction) > 0):
@@ -421,7 +482,7 @@ def _infer_up(positions: np.ndarray, rig: _Rig) -> np.ndarray:
     return up
 
 
-def _per_sample(positions: np.ndarray, rig: _Rig, up: np.ndarray, dt: float, settings: FeatureSettings) -> dict:
+def _per_sample(positions: np.ndarray, rig: _Rig, up: np.ndarray, dt: float, smoothing_seconds: float) -> dict:
     """Compute per-sample measures from positions ``(samples, joints, 3)`` in body heights."""
     pelvis = positions[:, rig.pelvis]
     neck = positions[:, rig.neck]
@@ -451,7 +512,7 @@ def _per_sample(positions: np.ndarray, rig: _Rig, up: np.ndarray, dt: float, set
     extents = [np.ptp(np.einsum("sjc,sc->sj", points, axis), axis=1) for axis in (forward, side)]
     extents.append(np.ptp(points @ up, axis=1))
 
-    shape = {
+    per_sample = {
         "hand_distance": np.linalg.norm(hands[:, 0] - hands[:, 1], axis=-1) / (rig.arm_span / height),
         "hand_body_distance": np.mean(off_axis / arm_lengths, axis=1),
         "hand_height": np.mean(((hands - upper_arms) @ up) / arm_lengths, axis=1),
@@ -465,49 +526,146 @@ def _per_sample(positions: np.ndarray, rig: _Rig, up: np.ndarray, dt: float, set
         "body_volume": extents[0] * extents[1] * extents[2],
     }
 
-    window = max(5, 2 * int(round(settings.smoothing_seconds / dt / 2.0)) + 1)
+    window = max(5, 2 * int(round(smoothing_seconds / dt / 2.0)) + 1)
     effectors = np.stack([hands[:, 0], hands[:, 1], feet[:, 0], feet[:, 1], head], axis=1) - pelvis[:, None]
-    velocity, acceleration, jerk = _derivatives(effectors, dt, window)
-    body_velocity, _, _ = _derivatives(positions[:, list(rig.body_joints)], dt, window)
-    pelvis_velocity, _, _ = _derivatives(pelvis, dt, window)
-    horizontal = pelvis_velocity - (pelvis_velocity @ up)[:, None] * up
+    smooth, velocity, acceleration, jerk = _derivatives(effectors, dt, window)
+    _, body_velocity, _, _ = _derivatives(positions[:, list(rig.body_joints)], dt, window)
+    smooth_head, head_velocity, _, _ = _derivatives(head, dt, window)
+    _, pelvis_velocity, _, _ = _derivatives(pelvis, dt, window)
+    vertical = pelvis_velocity @ up
+    horizontal = pelvis_velocity - vertical[:, None] * up
 
-    kinematic = {
-        "speed": np.linalg.norm(velocity, axis=-1),  # (samples, effectors)
-        "energy": np.mean(np.sum(velocity**2, axis=-1), axis=1),
-        "body_energy": np.mean(np.sum(body_velocity**2, axis=-1), axis=1),
-        "acceleration": np.mean(np.linalg.norm(acceleration, axis=-1), axis=1),
-        "jerk": np.mean(np.linalg.norm(jerk, axis=-1), axis=1),
-        "root_speed": np.linalg.norm(horizontal, axis=-1),
-        "root_height": pelvis @ up,
-        "velocity": velocity,
-        "hands": hands - pelvis[:, None],
-        "head": head,
-    }
-    return {"shape": shape, "kinematic": kinematic}
+    per_sample.update(
+        effector_energy=np.mean(np.sum(velocity**2, axis=-1), axis=1),
+        body_energy=np.mean(np.sum(body_velocity**2, axis=-1), axis=1),
+        effector_speed=np.mean(np.linalg.norm(velocity, axis=-1), axis=1),
+        effector_acceleration=np.mean(np.linalg.norm(acceleration, axis=-1), axis=1),
+        effector_jerk=np.mean(np.linalg.norm(jerk, axis=-1), axis=1),
+        root_speed=np.linalg.norm(horizontal, axis=-1),
+        root_vertical_speed=np.abs(vertical),
+    )
+    hand_directness, hand_arc = zip(
+        *(_local_directness(smooth[:, side], velocity[:, side], dt, _HAND_CHORD) for side in (0, 1))
+    )
+    head_directness, head_arc = _local_directness(smooth_head, head_velocity, dt, _HEAD_CHORD)
+    per_sample.update(
+        hand_directness=np.stack(hand_directness, axis=1),
+        hand_arc=np.stack(hand_arc, axis=1),
+        head_directness=head_directness,
+        head_arc=head_arc,
+        effector_paths=effectors,
+    )
+    return per_sample
 
 
-def _directness(paths: np.ndarray) -> np.ndarray:
-    """Return displacement over path length for ``paths: (windows, samples, ..., 3)``."""
-    steps = np.linalg.norm(np.diff(paths, axis=1), axis=-1).sum(axis=1)
-    displacement = np.linalg.norm(paths[:, -1] - paths[:, 0], axis=-1)
-    return displacement / (steps + _DIRECTNESS_EPSILON)
+def _local_directness(
+    path: np.ndarray, velocity: np.ndarray, dt: float, chord: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Measure how straight a path is around each sample, on a fixed arc length.
+
+    Parameters
+    ----------
+    path : numpy.ndarray
+        ``(samples, 3)`` smoothed positions in body heights.
+    velocity : numpy.ndarray
+        ``(samples, 3)`` its velocity in body heights per second.
+    dt : float
+        Sample spacing in seconds.
+    chord : float
+        Arc length in body heights over which straightness is measured.
+
+    Returns
+    -------
+    directness : numpy.ndarray
+        ``(samples,)`` straight-line distance over arc length between the points of the
+        path ``chord / 2`` before and after the sample (clamped at the path's ends); 0
+        where the path does not move.
+    arc : numpy.ndarray
+        ``(samples,)`` arc length that each sample covers, the weight of its directness.
+
+    Because the measure is taken on arc length rather than time, playing the motion
+    faster or at another frame rate leaves it unchanged.
+    """
+    speed = np.linalg.norm(velocity, axis=-1)
+    arc = speed * dt
+    # Cumulative arc length at each sample, trapezoidal between samples.
+    cumulative = np.concatenate(([0.0], np.cumsum(0.5 * (arc[1:] + arc[:-1]))))
+    total = cumulative[-1]
+    lower = np.clip(cumulative - 0.5 * chord, 0.0, total)
+    upper = np.clip(cumulative + 0.5 * chord, 0.0, total)
+    if total <= 0.0:
+        return np.zeros(len(path)), arc
+    start = np.stack([np.interp(lower, cumulative, path[:, axis]) for axis in range(3)], axis=-1)
+    end = np.stack([np.interp(upper, cumulative, path[:, axis]) for axis in range(3)], axis=-1)
+    span = upper - lower
+    moving = span > _STILL_ARC
+    directness = np.where(
+        moving, np.linalg.norm(end - start, axis=-1) / np.where(moving, span, 1.0), 0.0
+    )
+    return directness, arc
 
 
-def _tempo(velocity: np.ndarray, rate: float) -> np.ndarray:
-    """Return the power-weighted mean frequency in Hz of ``velocity: (windows, samples, ...)``."""
-    samples = velocity.shape[1]
-    if samples < 3:
-        return np.zeros(velocity.shape[0])
-    centred = velocity - velocity.mean(axis=1, keepdims=True)
-    taper = np.hanning(samples).reshape((1, samples) + (1,) * (velocity.ndim - 2))
-    spectrum = np.abs(np.fft.rfft(centred * taper, axis=1)) ** 2
-    power = spectrum.reshape(spectrum.shape[0], spectrum.shape[1], -1).sum(axis=-1)  # (windows, frequencies)
-    frequencies = np.fft.rfftfreq(samples, 1.0 / rate)
-    total = power.sum(axis=1)
-    # Below this power (body heights^2/s^2 summed over a spectrum) the body is still.
-    still = total <= 1e-18
-    return np.where(still, 0.0, (power @ frequencies) / np.where(still, 1.0, total))
+def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Return the mean of ``values: (windows, samples, ...)`` weighted over samples and trailing axes; 0 where all weights are 0."""
+    axes = tuple(range(1, values.ndim))
+    total = weights.sum(axis=axes)
+    still = total <= _STILL_ARC
+    return np.where(still, 0.0, (values * weights).sum(axis=axes) / np.where(still, 1.0, total))
+
+
+def _aggregate(per_sample: dict, index: np.ndarray, rate: float) -> np.ndarray:
+    """Aggregate per-sample measures over the samples ``index: (windows, samples)``.
+
+    Returns ``(windows, features)`` in ``FEATURE_NAMES`` order.
+    """
+    values = {name: per_sample[name][index].mean(axis=1) for name in _SHAPE_NAMES}
+    energy = per_sample["effector_energy"][index]
+    acceleration = per_sample["effector_acceleration"][index]
+    mean_speed = per_sample["effector_speed"][index].mean(axis=1)
+    mean_acceleration = acceleration.mean(axis=1)
+    mean_jerk = per_sample["effector_jerk"][index].mean(axis=1)
+    tiny = mean_acceleration**2 <= 1e-24
+    values.update(
+        effector_energy_mean=energy.mean(axis=1),
+        effector_energy_peak=np.percentile(energy, _PEAK_PERCENTILE, axis=1),
+        body_energy_mean=per_sample["body_energy"][index].mean(axis=1),
+        effector_acceleration_mean=mean_acceleration,
+        effector_acceleration_peak=np.percentile(acceleration, _PEAK_PERCENTILE, axis=1),
+        tempo=_tempo(per_sample["effector_paths"][index], rate),
+        hand_directness=_weighted_mean(per_sample["hand_directness"][index], per_sample["hand_arc"][index]),
+        head_directness=_weighted_mean(per_sample["head_directness"][index], per_sample["head_arc"][index]),
+        effector_jerk_mean=mean_jerk,
+        jerk_ratio=np.where(tiny, 0.0, mean_jerk * mean_speed / np.where(tiny, 1.0, mean_acceleration**2)),
+        root_speed=per_sample["root_speed"][index].mean(axis=1),
+        root_vertical_speed=per_sample["root_vertical_speed"][index].mean(axis=1),
+    )
+    return np.stack([values[name] for name in FEATURE_NAMES], axis=1)
+
+
+def _measure(
+    motion: Motion, bone_map: BoneMap, settings: FeatureSettings | None
+) -> tuple[dict, _Grid, FeatureSettings]:
+    """Return per-sample measures, their grid and the settings used."""
+    settings = settings or FeatureSettings()
+    rig = _rig(motion, bone_map)
+    grid = _grid(motion, settings.analysis_frame_rate)
+    positions = _sample_positions(motion, grid) / rig.height
+    up = _axis_vector(settings.up_axis) if settings.up_axis is not None else _infer_up(positions, rig)
+
+    # The motion's own tempo sets the time scale of smoothing and sampling, so that a
+    # motion played k times faster is smoothed over 1/k the time on a k times denser grid:
+    # its samples are then the same poses, and derivatives scale exactly by k, k^2, k^3.
+    scale = 1.0
+    if settings.adaptive_time_scale:
+        tempo = float(_tempo(_effector_paths(positions, rig)[None], grid.rate)[0])
+        scale = float(np.clip(tempo / settings.reference_tempo, *_TIME_SCALE_RANGE))
+        rate = settings.analysis_frame_rate * scale
+        if abs(rate / grid.rate - 1.0) >= 1e-3:
+            grid = _grid(motion, rate)
+            positions = _sample_positions(motion, grid) / rig.height
+    smoothing = settings.smoothing_seconds / scale
+    logger.debug("Measuring %d samples at %.2f Hz, smoothing over %.3f s", grid.sample_count, grid.rate, smoothing)
+    return _per_sample(positions, rig, up, 1.0 / grid.rate, smoothing), grid, settings
 
 
 def window_features(
@@ -531,55 +689,29 @@ def window_features(
         ``(windows, features)`` values in :data:`FEATURE_NAMES` order; window ``i`` is
         centred at ``window_times(motion, settings)[i]``.
     """
-    settings = settings or FeatureSettings()
-    if motion.frame_count < 1:
-        raise MotionError("Motion has no frames; features need at least one frame")
-    rig = _rig(motion, bone_map)
-    grid = _grid(motion, settings)
-    positions = _sample_positions(motion, grid) / rig.height
-    up = _axis_vector(settings.up_axis) if settings.up_axis is not None else _infer_up(positions, rig)
-    dt = 1.0 / grid.rate
-    measures = _per_sample(positions, rig, up, dt, settings)
-    shape, kinematic = measures["shape"], measures["kinematic"]
-
-    index = grid.starts[:, None] + np.arange(grid.length)[None, :]  # (windows, samples)
-    energy = kinematic["energy"][index]
-    acceleration = kinematic["acceleration"][index]
-    jerk = kinematic["jerk"][index]
-    mean_speed = kinematic["speed"][index].mean(axis=(1, 2))
-    mean_acceleration = acceleration.mean(axis=1)
-    mean_jerk = jerk.mean(axis=1)
-    denominator = mean_acceleration**2
-    tiny = denominator <= 1e-24
-    jerk_ratio = np.where(tiny, 0.0, mean_jerk * mean_speed / np.where(tiny, 1.0, denominator))
-
-    values = {name: shape[name][index].mean(axis=1) for name in shape}
-    values.update(
-        effector_energy_mean=energy.mean(axis=1),
-        effector_energy_peak=energy.max(axis=1),
-        body_energy_mean=kinematic["body_energy"][index].mean(axis=1),
-        effector_acceleration_mean=mean_acceleration,
-        effector_acceleration_peak=acceleration.max(axis=1),
-        tempo=_tempo(kinematic["velocity"][index], grid.rate),
-        hand_directness=_directness(kinematic["hands"][index]).mean(axis=1),
-        head_directness=_directness(kinematic["head"][index]),
-        effector_jerk_mean=mean_jerk,
-        jerk_ratio=jerk_ratio,
-        root_speed=kinematic["root_speed"][index].mean(axis=1),
-        root_bounce=kinematic["root_height"][index].std(axis=1),
-    )
-    return np.stack([values[name] for name in FEATURE_NAMES], axis=1)
+    per_sample, grid, settings = _measure(motion, bone_map, settings)
+    return _aggregate(per_sample, _window_index(grid, motion.duration, settings), grid.rate)
 
 
 def clip_features(motion: Motion, bone_map: BoneMap, settings: FeatureSettings | None = None) -> np.ndarray:
-    """Summarise a motion as one feature vector: the mean of :func:`window_features` over windows.
+    """Summarise a whole motion as one feature vector.
 
-    Peak features are therefore the mean of the per-window peaks. A motion shorter than
-    one window is measured as one window.
+    Every feature takes the statistic that :func:`window_features` takes in one window,
+    over all samples of the motion as one window: means are time averages over the whole
+    motion, peaks its 95th percentile, tempo the spectrum of the whole motion. This keeps
+    clip values independent of where window boundaries fall, so playing a motion faster
+    scales them as :attr:`FeatureInfo.speed_exponent` says. For a motion shorter than
+    one window the result equals the single row of :func:`window_features`.
+
+    Parameters
+    ----------
+    motion, bone_map, settings
+        As for :func:`window_features`.
 
     Returns
     -------
     numpy.ndarray
         ``(features,)`` in :data:`FEATURE_NAMES` order.
     """
-    return window_features(motion, bone_map, settings).mean(axis=0)
+    per_sample, grid, _ = _measure(motion, bone_map, settings)
+    return _aggregate(per_sample, np.arange(grid.sample_count)[None, :], grid.rate)[0]

@@ -1,0 +1,246 @@
+"""Per-armature settings of Emotion Motion, stored on the object as ``Object.emotion_motion``.
+
+The settings live on the armature object, not on the scene, so every character keeps its
+own emotion, bone map and analysis. Pleasure, arousal and dominance are animatable: keyed
+over time they give an emotion that changes during the clip, which the Apply operator
+samples frame by frame.
+"""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import (
+    BoolProperty,
+    CollectionProperty,
+    EnumProperty,
+    FloatProperty,
+    IntProperty,
+    PointerProperty,
+    StringProperty,
+)
+from bpy.types import Action, Context, PropertyGroup
+
+from ..models.emotions import AXES, EMOTIONS
+from ..synthesis.roles import ROLES
+
+__all__ = [
+    "CUSTOM_PRESET",
+    "EmotionMotionBoneRole",
+    "EmotionMotionFeature",
+    "EmotionMotionSettings",
+    "pad_matches_preset",
+    "register",
+    "unregister",
+]
+
+CUSTOM_PRESET = "CUSTOM"
+"""Preset identifier shown while the sliders match no named emotion."""
+
+# Bone-map sources that override detection: a bone picked by hand, or one loaded from a preset file.
+OVERRIDE_SOURCES = ("user", "file")
+
+_PRESET_TOLERANCE = 1e-4
+
+PRESET_ITEMS = [(CUSTOM_PRESET, "Custom", "Pleasure, arousal and dominance set by hand", "NONE", 0)] + [
+    (name, name.replace("-", " ").title(), f"PAD {emotion.pad[0]:+.2f} {emotion.pad[1]:+.2f} {emotion.pad[2]:+.2f}: "
+     f"{emotion.source}", "NONE", index + 1)
+    for index, (name, emotion) in enumerate(EMOTIONS.items())
+]
+
+ROLE_ITEMS = [(role, role.replace("_", " ").title(), f"Bone that plays the {role} role", index)
+              for index, role in enumerate(ROLES)]
+
+
+def pad_matches_preset(pad: tuple[float, float, float], preset: str) -> bool:
+    """Return whether ``pad`` equals the PAD of the named emotion ``preset``."""
+    emotion = EMOTIONS.get(preset)
+    if emotion is None:
+        return False
+    return all(abs(value - target) <= _PRESET_TOLERANCE for value, target in zip(pad, emotion.pad))
+
+
+def _preset_changed(settings: EmotionMotionSettings, _context: Context) -> None:
+    emotion = EMOTIONS.get(settings.preset)
+    if emotion is None:
+        return
+    for axis, value in zip(AXES, emotion.pad):
+        setattr(settings, axis, value)
+
+
+def _pad_changed(settings: EmotionMotionSettings, _context: Context) -> None:
+    # A slider moved by hand leaves the preset. Choosing a preset moves the sliders to
+    # exactly its values, so this check keeps the preset in that case.
+    pad = (settings.pleasure, settings.arousal, settings.dominance)
+    if settings.preset != CUSTOM_PRESET and not pad_matches_preset(pad, settings.preset):
+        settings.preset = CUSTOM_PRESET
+
+
+def _bone_changed(item: EmotionMotionBoneRole, _context: Context) -> None:
+    # Editing the bone field by hand turns the entry into an override that Apply keeps.
+    if not item.is_syncing:
+        item.detected_by = "user"
+
+
+class EmotionMotionFeature(PropertyGroup):
+    """One LMA feature of the last analysis; ``name`` is the feature name."""
+
+    value: FloatProperty(name="Value", description="Feature value of the analysed action", options=set())
+    influence: FloatProperty(
+        name="Influence",
+        description="How far this feature moved the PAD estimate away from neutral (larger drives more)",
+        options=set(),
+    )
+
+
+class EmotionMotionBoneRole(PropertyGroup):
+    """One bone-map entry: the armature bone that plays a body role."""
+
+    role: EnumProperty(name="Role", items=ROLE_ITEMS, options=set())
+    bone: StringProperty(
+        name="Bone",
+        description="Armature bone that plays this role; empty when none was found",
+        update=_bone_changed,
+        options=set(),
+    )
+    detected_by: StringProperty(
+        name="Detected By",
+        description="How the bone was chosen: by name, by the hierarchy, by hand (user) or from a preset file",
+        options=set(),
+    )
+    is_syncing: BoolProperty(
+        name="Syncing",
+        description="Set while the add-on writes the entry, so the write is not taken for a hand edit",
+        options={'HIDDEN', 'SKIP_SAVE'},
+    )
+
+
+class EmotionMotionSettings(PropertyGroup):
+    """Emotion, options, bone map and last analysis of one armature."""
+
+    pleasure: FloatProperty(
+        name="Pleasure",
+        description="Pleasure axis of the target emotion, from displeasure (-1) to pleasure (1). Key it to vary the "
+        "emotion over the clip",
+        min=-1.0,
+        max=1.0,
+        default=0.0,
+        update=_pad_changed,
+    )
+    arousal: FloatProperty(
+        name="Arousal",
+        description="Arousal axis of the target emotion, from calm (-1) to excited (1). Key it to vary the emotion "
+        "over the clip",
+        min=-1.0,
+        max=1.0,
+        default=0.0,
+        update=_pad_changed,
+    )
+    dominance: FloatProperty(
+        name="Dominance",
+        description="Dominance axis of the target emotion, from submissive (-1) to dominant (1). Key it to vary the "
+        "emotion over the clip",
+        min=-1.0,
+        max=1.0,
+        default=0.0,
+        update=_pad_changed,
+    )
+    preset: EnumProperty(
+        name="Emotion",
+        description="Named emotion; choosing one sets pleasure, arousal and dominance",
+        items=PRESET_ITEMS,
+        default=CUSTOM_PRESET,
+        update=_preset_changed,
+        options=set(),
+    )
+    strength: FloatProperty(
+        name="Strength",
+        description="How far to move the motion toward the target features: 0 keeps it, 1 goes all the way",
+        min=0.0,
+        max=1.0,
+        default=1.0,
+        subtype='FACTOR',
+        options=set(),
+    )
+    keep_hand_keys: BoolProperty(
+        name="Keep Hand-Placed Keys",
+        description="Write keys only on the frames the source action has keys on. Off bakes a key on every frame",
+        default=True,
+        options=set(),
+    )
+    keep_planted_feet: BoolProperty(
+        name="Keep Planted Feet",
+        description="Hold feet in place while they touch the ground, so the edit does not make them slide",
+        default=True,
+        options=set(),
+    )
+    from_source: BoolProperty(
+        name="Start From Source",
+        description="When the assigned action was made by Apply, edit its source action again instead of "
+        "stacking a second edit",
+        default=True,
+        options=set(),
+    )
+
+    source_action: PointerProperty(
+        name="Source Action",
+        description="Action that was assigned before the last Apply; Revert assigns it again",
+        type=Action,
+        options=set(),
+    )
+    last_report: StringProperty(name="Last Result", description="Summary of the last Apply", options=set())
+
+    has_analysis: BoolProperty(name="Has Analysis", options=set())
+    analyzed_action: StringProperty(name="Analysed Action", description="Action the analysis was run on", options=set())
+    estimated_pleasure: FloatProperty(name="Pleasure", description="Estimated pleasure of the action", options=set())
+    estimated_arousal: FloatProperty(name="Arousal", description="Estimated arousal of the action", options=set())
+    estimated_dominance: FloatProperty(name="Dominance", description="Estimated dominance of the action",
+                                       options=set())
+    nearest_emotion: StringProperty(name="Nearest Emotion", description="Named emotion nearest to the estimate",
+                                    options=set())
+    features: CollectionProperty(type=EmotionMotionFeature, name="Features",
+                                 description="LMA features that drive the estimate most, largest first")
+
+    bone_map: CollectionProperty(type=EmotionMotionBoneRole, name="Bone Map")
+    bone_map_index: IntProperty(name="Active Role", options={'HIDDEN'})
+
+    def pad(self) -> tuple[float, float, float]:
+        """Return the pleasure, arousal and dominance shown on the sliders now."""
+        return (self.pleasure, self.arousal, self.dominance)
+
+    def bone_map_overrides(self) -> dict[str, str | None]:
+        """Return the roles mapped by hand or from a preset file, as ``{role: bone name}``.
+
+        A role cleared by hand maps to None, which keeps detection from filling it.
+        """
+        return {item.role: (item.bone or None) for item in self.bone_map if item.detected_by in OVERRIDE_SOURCES}
+
+    def set_bone_map(self, mapping: dict[str, str], detected_by: dict[str, str]) -> None:
+        """Replace the bone map with one entry per role, in ``ROLES`` order.
+
+        ``mapping`` is ``{role: bone name}`` and ``detected_by`` is ``{role: source}``. Roles
+        missing from ``mapping`` get an empty bone, which the panel shows as unmapped.
+        """
+        self.bone_map.clear()
+        for role in ROLES:
+            item = self.bone_map.add()
+            item.is_syncing = True
+            item.name = role
+            item.role = role
+            item.bone = mapping.get(role, "")
+            item.detected_by = detected_by.get(role, "")
+            item.is_syncing = False
+
+
+CLASSES = (EmotionMotionFeature, EmotionMotionBoneRole, EmotionMotionSettings)
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+    bpy.types.Object.emotion_motion = PointerProperty(type=EmotionMotionSettings)
+
+
+def unregister() -> None:
+    del bpy.types.Object.emotion_motion
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

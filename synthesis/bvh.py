@@ -149,6 +149,20 @@ class _HierarchyParser:
         self.token_index += 1
         return token
 
+    def words_before_brace(self, line: int) -> tuple[list[str], bool]:
+        """Consume the tokens left on ``line`` up to and including a ``{``.
+
+        Return the words before the brace and whether a brace was consumed.
+        """
+        words: list[str] = []
+        while self.line == line and self.token_index < len(self.tokens):
+            token = self.tokens[self.token_index]
+            self.token_index += 1
+            if token == "{":
+                return words, True
+            words.append(token)
+        return words, False
+
     def rest_of_line(self) -> list[str]:
         """Consume and return the tokens left on the current line."""
         if self.token_index >= len(self.tokens):
@@ -215,10 +229,7 @@ class _HierarchyParser:
         return self.line_index
 
     def joint_block(self, parent: int, keyword_line: int) -> None:
-        words = self.rest_of_line() if self.line == keyword_line else []
-        opened_here = bool(words) and words[-1] == "{"
-        if opened_here:
-            words = words[:-1]
+        words, opened_here = self.words_before_brace(keyword_line)
         if not words:
             raise self.error(keyword_line, "joint has no name; write 'JOINT name' or 'ROOT name'")
         if len(words) > 1:
@@ -320,8 +331,8 @@ class _HierarchyParser:
         if site.upper() != "SITE":
             raise self.error(self.line, f"expected 'End Site' in joint {joint.name!r}, found 'End {site}'")
         # Blender ignores a name after End Site, and so does this reader.
-        words = self.rest_of_line() if self.line == line else []
-        if not (words and words[-1] == "{"):
+        _, opened_here = self.words_before_brace(line)
+        if not opened_here:
             self.open_brace(f"the End Site of joint {joint.name!r}")
         offset = None
         while True:

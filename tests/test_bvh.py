@@ -298,6 +298,54 @@ def test_writer_nests_joints_listed_out_of_depth_order():
     assert np.allclose(again.positions(), original, atol=1e-5)
 
 
+COMPACT_LAYOUT = """HIERARCHY
+ROOT Hips {
+  OFFSET 0 0 0
+  CHANNELS 3 Xposition Yposition Zposition
+  JOINT Left Arm {
+    OFFSET 1 0 0
+    CHANNELS 0
+    JOINT Hand {
+      OFFSET 2 0 0
+      CHANNELS 2 Zrotation Xrotation
+      End Site { OFFSET 0 1 0 }
+    }
+  }
+}
+MOTION
+Frames: 1
+Frame Time: 0.04
+5 6 7 90 0
+"""
+
+
+def test_compact_layout_and_partial_channels():
+    motion = read_bvh_text(COMPACT_LAYOUT)
+    assert motion.skeleton.names == ("Hips", "Left_Arm", "Hand")
+    assert motion.frame_rate == 25.0
+    assert np.allclose(motion.skeleton.end_sites[2], [0, 1, 0])
+    assert np.allclose(motion.root_positions, [[5, 6, 7]])
+    assert np.allclose(motion.rotations[0, :2], quaternion.identity((2,)))
+    assert np.allclose(quaternion.to_matrix(motion.rotations[0, 2]), axis_matrix("Z", 90.0))
+    assert np.allclose(motion.positions()[0], [[5, 6, 7], [6, 6, 7], [8, 6, 7]])
+
+
+def test_compact_layout_round_trip():
+    motion = read_bvh_text(COMPACT_LAYOUT)
+    text = write_bvh_text(motion, rotation_order="XYZ")
+    again = read_bvh_text(text)
+    assert again.skeleton.names == motion.skeleton.names
+    assert np.allclose(again.positions(), motion.positions(), atol=1e-5)
+    assert np.allclose(again.skeleton.end_sites[2], [0, 1, 0])
+
+
+def test_writer_rejects_colliding_names():
+    skeleton = Skeleton(names=("root", "left arm", "left_arm"), parents=[-1, 0, 0], offsets=np.ones((3, 3)))
+    motion = Motion(skeleton, quaternion.identity((1, 3)), np.zeros((1, 3)), 30.0)
+    with pytest.raises(BVHError, match="collide"):
+        write_bvh_text(motion)
+
+
 def test_read_bvh_reports_path(tmp_path):
     path = tmp_path / "broken.bvh"
     path.write_text(CMU_STYLE.replace("Frames: 3", "Frames: 4"))

@@ -747,7 +747,7 @@ def _close_blocks(skeleton: Skeleton, joint: int, stop: int, names: list[str]) -
 
     Each closed joint's End Site is written just before its closing brace.
     """
-    lines = []
+    lines: list[str] = []
     while joint != stop:
         depth = _depth(skeleton, joint)
         indent = "  " * depth

@@ -392,6 +392,8 @@ def read_bvh_text(text: str, source: str = "<string>") -> Motion:
 
     See :func:`read_bvh` for the result and the errors.
     """
+    # Editors on Windows may start the text with a byte order mark.
+    text = text.removeprefix("\ufeff")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
@@ -400,7 +402,7 @@ def read_bvh_text(text: str, source: str = "<string>") -> Motion:
     joints = parser.joints
     channel_count = parser.channel_count
     if channel_count == 0:
-        raise BVHError(f"{source}:{parser.joints[0].line}: no joint has channels, so the file has no motion to read")
+        raise BVHError(f"{source}:{parser.joints[0].line}: no joint has channels, so the file contains no motion; list channels on CHANNELS lines")
 
     frame_count, frames_line, frame_rate, data_start = _read_motion_header(lines, data_start, source)
     values = _read_frames(lines, data_start, frame_count, frames_line, joints, channel_count, source)

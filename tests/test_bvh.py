@@ -149,6 +149,12 @@ def test_old_mac_line_ends_parse():
     assert np.array_equal(motion.rotations, read_bvh_text(CMU_STYLE).rotations)
 
 
+def test_byte_order_mark_is_skipped(tmp_path):
+    path = tmp_path / "bom.bvh"
+    path.write_bytes(CMU_STYLE.encode("utf-8-sig"))
+    assert read_bvh(path).skeleton.names == CMU_NAMES
+
+
 def test_lowercase_keywords_and_blank_lines():
     text = CMU_STYLE.replace("HIERARCHY", "hierarchy").replace("Frames:", "\nFRAMES:").replace("\n1.5", "\n\n1.5")
     motion = read_bvh_text(text)

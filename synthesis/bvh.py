@@ -402,7 +402,10 @@ def read_bvh_text(text: str, source: str = "<string>") -> Motion:
     joints = parser.joints
     channel_count = parser.channel_count
     if channel_count == 0:
-        raise BVHError(f"{source}:{parser.joints[0].line}: no joint has channels, so the file contains no motion; list channels on CHANNELS lines")
+        raise BVHError(
+            f"{source}:{parser.joints[0].line}: no joint has channels, so the file contains no motion; "
+            "list channels on CHANNELS lines"
+        )
 
     frame_count, frames_line, frame_rate, data_start = _read_motion_header(lines, data_start, source)
     values = _read_frames(lines, data_start, frame_count, frames_line, joints, channel_count, source)

@@ -192,7 +192,8 @@ class _HierarchyParser:
         if first is None or first.upper() != "HIERARCHY":
             found = "an empty file" if first is None else f"{first!r}"
             raise self.error(
-                max(self.line, 1), f"missing HIERARCHY keyword at the start of the file, found {found}; is this a BVH file?"
+                max(self.line, 1),
+                f"missing HIERARCHY keyword at the start of the file, found {found}; is this a BVH file?",
             )
         self.next("HIERARCHY")
 
@@ -211,7 +212,8 @@ class _HierarchyParser:
         if keyword.upper() == "ROOT":
             raise self.error(
                 self.line,
-                "a second ROOT is not supported; split the file into one file per root or parent both roots to a new joint",
+                "a second ROOT is not supported; split the file into one file per root "
+                "or parent both roots to a new joint",
             )
         if keyword == "}" or keyword.upper() in {"JOINT", "END", "OFFSET", "CHANNELS"}:
             raise self.error(
@@ -225,7 +227,9 @@ class _HierarchyParser:
         self.next("MOTION")
         extra = self.rest_of_line()
         if extra:
-            raise self.error(self.line, f"unexpected {' '.join(extra)!r} after MOTION; frame data starts on later lines")
+            raise self.error(
+                self.line, f"unexpected {' '.join(extra)!r} after MOTION; frame data starts on later lines"
+            )
         return self.line_index
 
     def joint_block(self, parent: int, keyword_line: int) -> None:
@@ -266,7 +270,8 @@ class _HierarchyParser:
             elif keyword == "CHANNELS":
                 if joint.channels_line is not None:
                     raise self.error(
-                        line, f"joint {name!r} has a second CHANNELS line (first at line {joint.channels_line}); keep one"
+                        line,
+                        f"joint {name!r} has a second CHANNELS line (first at line {joint.channels_line}); keep one",
                     )
                 self.channels(joint, line)
             elif keyword == "JOINT":
@@ -275,7 +280,8 @@ class _HierarchyParser:
                 self.end_site(joint, line)
             elif keyword == "MOTION":
                 raise self.error(
-                    line, f"unbalanced braces: MOTION found inside joint {name!r} opened at line {keyword_line}; add '}}'"
+                    line,
+                    f"unbalanced braces: MOTION found inside joint {name!r} opened at line {keyword_line}; add '}}'",
                 )
             else:
                 raise self.error(
@@ -301,7 +307,9 @@ class _HierarchyParser:
         try:
             count = int(count_token)
         except ValueError:
-            raise self.error(line, f"CHANNELS of joint {joint.name!r} must start with a count, got {count_token!r}") from None
+            raise self.error(
+                line, f"CHANNELS of joint {joint.name!r} must start with a count, got {count_token!r}"
+            ) from None
         if not 0 <= count <= 6:
             raise self.error(line, f"CHANNELS of joint {joint.name!r} declares {count} channels; a joint has 0 to 6")
         names = []
@@ -309,7 +317,8 @@ class _HierarchyParser:
             token = self.peek()
             if token is None or self.line != line and token.upper() in {"JOINT", "END", "}", "OFFSET", "MOTION"}:
                 raise self.error(
-                    line, f"CHANNELS of joint {joint.name!r} declares {count} channels but lists {listed}; fix the count"
+                    line,
+                    f"CHANNELS of joint {joint.name!r} declares {count} channels but lists {listed}; fix the count",
                 )
             self.next("a channel name")
             channel = _CHANNEL_LOOKUP.get(token.lower())
@@ -457,7 +466,9 @@ def _read_motion_header(lines: list[str], start: int, source: str) -> tuple[int,
     try:
         frame_time = float(match.group(1))
     except ValueError:
-        raise BVHError(f"{source}:{index + 1}: Frame Time must be a number of seconds, got {match.group(1)!r}") from None
+        raise BVHError(
+            f"{source}:{index + 1}: Frame Time must be a number of seconds, got {match.group(1)!r}"
+        ) from None
     if not (np.isfinite(frame_time) and frame_time > 0.0):
         raise BVHError(
             f"{source}:{index + 1}: Frame Time must be a positive number of seconds, got {match.group(1)!r}; "
@@ -789,6 +800,7 @@ def _continuous_euler(rotations: np.ndarray, order: str) -> np.ndarray:
 
     keep = wrapped_distance(canonical[1:], canonical[:-1])
     switch = wrapped_distance(alternative[1:], canonical[:-1])
-    parity = np.concatenate((np.zeros((1,) + canonical.shape[1:-1], dtype=bool), np.cumsum(switch < keep, axis=0) % 2 == 1))
+    first = np.zeros((1,) + canonical.shape[1:-1], dtype=bool)
+    parity = np.concatenate((first, np.cumsum(switch < keep, axis=0) % 2 == 1))
     chosen = np.where(parity[..., None], alternative, canonical)
     return np.unwrap(chosen, axis=0)

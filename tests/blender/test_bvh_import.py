@@ -91,7 +91,9 @@ def blender_positions(path: Path, names: tuple[str, ...], frames: int) -> np.nda
 
 def first_frames(motion: Motion, count: int) -> Motion:
     translations = None if motion.translations is None else motion.translations[:count]
-    return Motion(motion.skeleton, motion.rotations[:count], motion.root_positions[:count], motion.frame_rate, translations)
+    return Motion(
+        motion.skeleton, motion.rotations[:count], motion.root_positions[:count], motion.frame_rate, translations
+    )
 
 
 def test_reader_matches_blender(tmp_path):

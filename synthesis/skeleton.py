@@ -41,7 +41,7 @@ class Skeleton:
     """``(joints,)`` int: parent index, -1 for the root; ``parents[j] < j``."""
     offsets: np.ndarray
     """``(joints, 3)``: rest position of each joint relative to its parent, in the parent's frame."""
-    rest_rotations: np.ndarray = field(default=None)  # type: ignore[assignment]
+    rest_rotations: np.ndarray = field(default=None)  # type: ignore[arg-type]
     """``(joints, 4)``: rest orientation relative to the parent; identity for BVH."""
     end_sites: dict[int, np.ndarray] = field(default_factory=dict)
     """Joint index to the offset of its BVH end site (a leaf's tip), kept for writing."""

@@ -17,12 +17,13 @@ import logging
 import numpy as np
 
 from . import quaternion
-from .roles import body_height
+from .roles import MissingRolesError, body_height
 from .skeleton import Motion, forward_kinematics
 
 __all__ = [
     "SIDES",
     "vertical_axis",
+    "reference_height",
     "detect_foot_contacts",
     "contact_intervals",
     "foot_skating",
@@ -72,6 +73,21 @@ def vertical_axis(motion: Motion, bone_map, positions: np.ndarray | None = None)
         snapped[axis] = np.sign(direction[axis])
         return snapped
     return direction
+
+
+def reference_height(motion: Motion, bone_map) -> float:
+    """Return the length that makes distances unit-free, in the skeleton's unit.
+
+    This is :func:`synthesis.roles.body_height` when the bone map has its roles (pelvis,
+    head, thighs, feet). Otherwise it is the largest extent of the rest pose along any
+    axis, which is the standing height for an upright or lying rest pose.
+    """
+    try:
+        return float(body_height(motion.skeleton, bone_map))
+    except MissingRolesError as error:
+        extent = float(np.ptp(motion.skeleton.rest_positions(), axis=0).max())
+        logger.info("Body height needs roles the bone map lacks (%s); using the rest pose extent %.4g", error, extent)
+        return extent if extent > 0 else 1.0
 
 
 def _foot_joints(bone_map) -> list[int | None]:
@@ -169,7 +185,7 @@ def detect_foot_contacts(
     if positions is None:
         positions = motion.positions()
     up = vertical_axis(motion, bone_map, positions)
-    height = body_height(motion.skeleton, bone_map)
+    height = reference_height(motion, bone_map)
     heights = {joint: positions[:, joint] @ up for joint in present}
     floor = min(float(np.percentile(values, 5)) for values in heights.values())
     width = int(round(min_duration * motion.frame_rate))
@@ -196,7 +212,7 @@ def foot_skating(motion: Motion, bone_map, contacts: np.ndarray, positions: np.n
     if positions is None:
         positions = motion.positions()
     up = vertical_axis(motion, bone_map, positions)
-    height = body_height(motion.skeleton, bone_map)
+    height = reference_height(motion, bone_map)
     speeds = []
     for column, joint in enumerate(_foot_joints(bone_map)):
         if joint is None or not contacts[:, column].any():
@@ -218,7 +234,7 @@ def _lock_targets(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return per-frame pin positions ``(frames, 3)`` and weights ``(frames,)`` for one foot.
 
-    Each contact interval pins the foot to its mean position over the interval, with
+    Each contact interval pins the foot to its median position over the interval, with
     weight 1 inside and a smoothstep ramp over ``blend_frames`` on either side. Where
     ramps of neighbouring intervals overlap, the interval with the larger weight wins.
     """
@@ -227,7 +243,8 @@ def _lock_targets(
     targets = foot_positions.copy()
     index = np.arange(frames)
     for first, last in intervals:
-        pin = foot_positions[first : last + 1].mean(axis=0)
+        # The median ignores the few frames at either end where the foot already lifts.
+        pin = np.median(foot_positions[first : last + 1], axis=0)
         distance = np.maximum(first - index, index - last).astype(np.float64)
         if blend_frames > 0:
             weight = _smoothstep(1.0 - distance / (blend_frames + 1))
@@ -330,7 +347,7 @@ def lock_feet(
 ) -> Motion:
     """Pin each planted foot in place with analytic two-bone IK on the thigh and shin.
 
-    During each contact interval the foot joint is moved to its mean position over the
+    During each contact interval the foot joint is moved to its median position over the
     interval. The thigh and shin rotate in the leg's existing plane (law of cosines), and
     the foot keeps its world orientation. The correction fades in and out over
     ``blend_seconds`` before and after each interval, so it adds no pops.

@@ -33,8 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import quaternion
-from .contacts import SIDES, detect_foot_contacts, lock_feet, vertical_axis
-from .roles import body_height
+from .contacts import SIDES, detect_foot_contacts, lock_feet, reference_height, vertical_axis
 from .skeleton import Motion, forward_kinematics
 
 __all__ = [
@@ -69,6 +68,8 @@ LOOP_POSITION_TOLERANCE = 0.02
 """Largest pelvis position difference (body heights) between first and last frame of a loop."""
 LOOP_BLEND_SECONDS = 0.5
 """Length of the end section that absorbs the loop residual, in seconds."""
+STRIDE_RATIO_LIMITS = (0.5, 2.0)
+"""Clip of the factor on the root's horizontal travel when the legs' extent changes."""
 MAX_EXTENT_ANGLE = 0.95 * math.pi
 """Largest rotation from the mean pose an extent edit may produce, in radians."""
 
@@ -299,6 +300,8 @@ def time_map(
     output_frame_count = int(round(duration / parameters.time_scale * rate)) + 1
     output_duration = (output_frame_count - 1) / rate
     if frames < 2:
+        if parameters.differs_from_neutral("time_warp"):
+            skipped.append("time_warp: a single-frame motion has no timing to warp")
         return TimeMap(source_times, source_times.copy(), rate, 1)
 
     warped = source_times.copy()
@@ -594,8 +597,8 @@ def _follow_legs(edited: Motion, base_positions: np.ndarray, contacts: np.ndarra
         spread_edited = np.mean([np.std(np.sum((edited_positions[:, foot] - edited_positions[:, pelvis]) * forward, -1))
                                  for foot in present])
         # Below this spread the feet do not step, so there is no stride to scale.
-        if spread_source > 0.01 * height:
-            ratio = spread_edited / spread_source
+        if spread_source > 0.005 * height:
+            ratio = float(np.clip(spread_edited / spread_source, *STRIDE_RATIO_LIMITS))
             travel = base_positions[:, pelvis] - base_positions[0, pelvis]
             travel -= (travel @ up)[:, None] * up
             shift = (ratio - 1.0) * travel
@@ -698,7 +701,7 @@ def apply_edit(
     """
     parameters.validate()
     skipped: list[str] = []
-    height = body_height(motion.skeleton, bone_map)
+    height = reference_height(motion, bone_map)
     source_positions = motion.positions()
     up = vertical_axis(motion, bone_map, source_positions)
     source_contacts = detect_foot_contacts(motion, bone_map, positions=source_positions)

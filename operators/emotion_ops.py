@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import bpy
 import numpy as np
@@ -31,6 +33,9 @@ __all__ = [
     "EMOTION_MOTION_OT_save_bone_map",
     "EMOTION_MOTION_OT_load_bone_map",
     "SOURCE_ACTION_KEY",
+    "ApplyResult",
+    "apply_to_armature",
+    "analyze_armature",
     "keyframed_pad",
     "resolve_bone_map",
     "register",
@@ -254,6 +259,135 @@ class ProgressReporter:
         self.window_manager.progress_end()
 
 
+@dataclass
+class ApplyResult:
+    """What :func:`apply_to_armature` made."""
+
+    action: Action
+    """The new action, assigned to the armature."""
+    source: Action
+    """The action the edit started from."""
+    label: str
+    """Emotion name used in messages and in the action name."""
+    report: dict
+    """The pipeline's ``apply_emotion`` report."""
+    summary: str
+    """One-line result for the status bar."""
+
+
+def source_action(obj: Object, from_source: bool) -> Action:
+    """Return the action to edit: the assigned one, or with ``from_source`` the source of an Apply result."""
+    action = assigned_action(obj)
+    assert action is not None
+    source_name = action.get(SOURCE_ACTION_KEY)
+    if from_source and source_name:
+        source = bpy.data.actions.get(source_name)
+        if source is not None and source != action:
+            return source
+        log.warning("Action %r names source action %r, which no longer exists; editing it as it is",
+                    action.name, source_name)
+    return action
+
+
+def target_pad(obj: Object, action: Action, frames: np.ndarray, pad: tuple[float, float, float] | None,
+               use_keyframed_pad: bool) -> tuple[np.ndarray, bool]:
+    """Return the target PAD, ``(3,)`` or ``(frames, 3)``, and whether it follows keys.
+
+    ``pad`` None means the armature's sliders. Keys on the sliders win when
+    ``use_keyframed_pad`` is set. Raises ``ValueError`` naming the axis and frame of a
+    value outside [-1, 1].
+    """
+    keyed = keyframed_pad(obj, action, frames) if use_keyframed_pad else None
+    if keyed is None:
+        values = obj.emotion_motion.pad() if pad is None else pad
+        return np.array(validate_pad(values, name=f"Armature {obj.name!r} PAD")), False
+    for frame, row in zip(frames, keyed):
+        validate_pad(row, name=f"Keyed PAD of armature {obj.name!r} at frame {frame:g}")
+    return keyed, True
+
+
+def apply_to_armature(
+    obj: Object,
+    pad: tuple[float, float, float] | None = None,
+    strength: float | None = None,
+    use_keyframed_pad: bool = True,
+    progress: Callable[[float, str], None] | None = None,
+) -> ApplyResult:
+    """Apply an emotion to the action of armature ``obj`` and assign the result as a new action.
+
+    The options (hand-placed keys, planted feet, start from source) and the bone-map
+    overrides come from ``obj.emotion_motion``; ``pad`` and ``strength`` None take the
+    panel's values. The new action is named ``<source>_<emotion>`` and the source keeps a
+    fake user. On failure nothing changes: the exception propagates and the assigned
+    action stays as it was.
+    """
+    settings: EmotionMotionSettings = obj.emotion_motion
+    report_progress = progress or (lambda fraction, message="": None)
+    strength = settings.strength if strength is None else float(strength)
+    if not (math.isfinite(strength) and 0.0 <= strength <= 1.0):
+        raise ValueError(f"strength {strength:g} is outside [0, 1]")
+
+    assigned = action_io.validate_armature_action(obj)
+    source = source_action(obj, settings.from_source)
+    if source != assigned:
+        action_io.check_action_editable(obj, source)
+        action_io.check_finite_keys(source, action_io.require_bone_channels(obj, source))
+
+    motion, bone_keys = action_io.read_armature_motion(obj, source)
+    report_progress(0.05, "read action")
+    frames = np.arange(bone_keys.frame_start, bone_keys.frame_end + 1, dtype=np.float64)
+    pad_values, animated = target_pad(obj, assigned, frames, pad, use_keyframed_pad)
+    bone_map = resolve_bone_map(obj, motion.skeleton, settings)
+
+    options = {
+        "keep_planted_feet": settings.keep_planted_feet,
+        "progress": lambda fraction, message="": report_progress(0.05 + 0.85 * fraction, message),
+    }
+    result, report = pipeline.apply_emotion(motion, bone_map, pad_values, strength=strength, options=options)
+    report_progress(0.9, "write action")
+
+    label = emotion_label(pad_values, animated)
+    key_frames = retimed_keys(bone_keys, motion, result, report) if settings.keep_hand_keys else None
+    new_action = write_result_action(obj, source, assigned, result, f"{source.name}_{label}", key_frames)
+    settings.source_action = source
+    settings.last_report = summarize(label, strength, report)
+    store_analysis(settings, result_analysis(report), new_action.name)
+    report_progress(1.0, "done")
+    return ApplyResult(action=new_action, source=source, label=label, report=report, summary=settings.last_report)
+
+
+def analyze_armature(obj: Object) -> dict:
+    """Estimate the PAD of the action that armature ``obj`` plays; store and return the analysis."""
+    settings: EmotionMotionSettings = obj.emotion_motion
+    action = action_io.validate_armature_action(obj)
+    motion, _bone_keys = action_io.read_armature_motion(obj, action)
+    bone_map = resolve_bone_map(obj, motion.skeleton, settings)
+    analysis = pipeline.analyze_motion(motion, bone_map)
+    store_analysis(settings, analysis, action.name)
+    return analysis
+
+
+def write_result_action(obj: Object, source: Action, assigned: Action, result: Motion, name: str,
+                        key_frames: action_io.BoneKeys | None) -> Action:
+    """Write ``result`` into a new action and assign it; on any failure restore the old state."""
+    known_actions = set(bpy.data.actions)
+    had_fake_user = source.use_fake_user
+    try:
+        new_action = action_io.write_armature_motion(obj, result, source, name, key_frames=key_frames)
+        new_action[SOURCE_ACTION_KEY] = source.name
+        if source != assigned:
+            # The keyed emotion lives in the assigned action; the copy of the source has older keys.
+            copy_pad_curves(obj, assigned, new_action)
+    except BaseException:
+        if assigned_action(obj) != assigned:
+            action_compat.assign_action(obj, assigned)
+        for action in set(bpy.data.actions) - known_actions:
+            bpy.data.actions.remove(action)
+        source.use_fake_user = had_fake_user
+        raise
+    return new_action
+
+
 class PADOperatorMixin:
     """Redo-panel properties shared by Apply: the target emotion and strength."""
 
@@ -313,7 +447,15 @@ class EMOTION_MOTION_OT_apply(PADOperatorMixin, Operator):
         self._fill_from_settings(settings)
         progress = ProgressReporter(context)
         try:
-            return self._apply(context, obj, settings, progress)
+            result = apply_to_armature(
+                obj,
+                pad=(self.pleasure, self.arousal, self.dominance),
+                strength=self.strength,
+                use_keyframed_pad=self.use_keyframed_pad,
+                progress=progress,
+            )
+            self.report({'INFO'}, result.summary)
+            return {'FINISHED'}
         except roles.MissingRolesError as error:
             self.report({'ERROR'}, missing_roles_message(obj, error))
         except INPUT_ERRORS as error:
@@ -325,81 +467,6 @@ class EMOTION_MOTION_OT_apply(PADOperatorMixin, Operator):
         finally:
             progress.end()
         return {'CANCELLED'}
-
-    def _source_action(self, obj: Object, settings: EmotionMotionSettings) -> Action:
-        action = assigned_action(obj)
-        assert action is not None
-        source_name = action.get(SOURCE_ACTION_KEY)
-        if settings.from_source and source_name:
-            source = bpy.data.actions.get(source_name)
-            if source is not None and source != action:
-                return source
-            log.warning("Action %r names source action %r, which no longer exists; editing it as it is",
-                        action.name, source_name)
-        return action
-
-    def _target_pad(self, obj: Object, action: Action, frames: np.ndarray) -> tuple[np.ndarray, bool]:
-        keyed = keyframed_pad(obj, action, frames) if self.use_keyframed_pad else None
-        if keyed is None:
-            pad = validate_pad((self.pleasure, self.arousal, self.dominance), name=f"Armature {obj.name!r} PAD")
-            return np.array(pad), False
-        for frame, row in zip(frames, keyed):
-            validate_pad(row, name=f"Keyed PAD of armature {obj.name!r} at frame {frame:g}")
-        return keyed, True
-
-    def _apply(self, context: Context, obj: Object, settings: EmotionMotionSettings,
-               progress: ProgressReporter) -> set[str]:
-        assigned = action_io.validate_armature_action(obj)
-        source = self._source_action(obj, settings)
-        if source != assigned:
-            action_io.check_action_editable(obj, source)
-            action_io.check_finite_keys(source, action_io.require_bone_channels(obj, source))
-        if not (math.isfinite(self.strength) and 0.0 <= self.strength <= 1.0):
-            raise ValueError(f"strength {self.strength:g} is outside [0, 1]")
-
-        motion, bone_keys = action_io.read_armature_motion(obj, source)
-        progress(0.05, "read action")
-        frames = np.arange(bone_keys.frame_start, bone_keys.frame_end + 1, dtype=np.float64)
-        pad, animated = self._target_pad(obj, assigned, frames)
-        bone_map = resolve_bone_map(obj, motion.skeleton, settings)
-
-        options = {
-            "keep_planted_feet": settings.keep_planted_feet,
-            "progress": lambda fraction, message="": progress(0.05 + 0.85 * fraction, message),
-        }
-        result, report = pipeline.apply_emotion(motion, bone_map, pad, strength=self.strength, options=options)
-        progress(0.9, "write action")
-
-        label = emotion_label(pad, animated)
-        key_frames = retimed_keys(bone_keys, motion, result, report) if settings.keep_hand_keys else None
-        new_action = self._write_action(obj, source, assigned, result, f"{source.name}_{label}", key_frames)
-        settings.source_action = source
-        settings.last_report = summarize(label, self.strength, report)
-        store_analysis(settings, result_analysis(report), new_action.name)
-        progress(1.0, "done")
-        self.report({'INFO'}, settings.last_report)
-        return {'FINISHED'}
-
-    def _write_action(self, obj: Object, source: Action, assigned: Action, result: Motion, name: str,
-                      key_frames: action_io.BoneKeys | None) -> Action:
-        """Write ``result`` into a new action and assign it; on any failure restore the old state."""
-        known_actions = set(bpy.data.actions)
-        had_fake_user = source.use_fake_user
-        try:
-            new_action = action_io.write_armature_motion(obj, result, source, name, key_frames=key_frames)
-            new_action[SOURCE_ACTION_KEY] = source.name
-            if source != assigned:
-                # The keyed emotion lives in the assigned action; the copy of the source has older keys.
-                copy_pad_curves(obj, assigned, new_action)
-        except BaseException:
-            if assigned_action(obj) != assigned:
-                action_compat.assign_action(obj, assigned)
-            for action in set(bpy.data.actions) - known_actions:
-                bpy.data.actions.remove(action)
-            source.use_fake_user = had_fake_user
-            raise
-        return new_action
-
 
 def retimed_keys(bone_keys: action_io.BoneKeys, source: Motion, result: Motion, report: dict) -> action_io.BoneKeys:
     """Return where to put the edited motion's keys so the source's key layout survives a change of timing.
@@ -458,14 +525,8 @@ class EMOTION_MOTION_OT_analyze(Operator):
         settings: EmotionMotionSettings = obj.emotion_motion
         progress = ProgressReporter(context)
         try:
-            action = action_io.validate_armature_action(obj)
-            motion, _bone_keys = action_io.read_armature_motion(obj, action)
-            progress(0.3, "read action")
-            bone_map = resolve_bone_map(obj, motion.skeleton, settings)
-            store_bone_map(settings, bone_map)
-            analysis = pipeline.analyze_motion(motion, bone_map)
-            progress(0.9, "analysed")
-            store_analysis(settings, analysis, action.name)
+            progress(0.1, "read action")
+            analysis = analyze_armature(obj)
         except roles.MissingRolesError as error:
             self.report({'ERROR'}, missing_roles_message(obj, error))
             return {'CANCELLED'}
@@ -479,7 +540,7 @@ class EMOTION_MOTION_OT_analyze(Operator):
             return {'CANCELLED'}
         finally:
             progress.end()
-        self.report({'INFO'}, f"Action {action.name!r} looks '{settings.nearest_emotion}': estimated PAD "
+        self.report({'INFO'}, f"Action {settings.analyzed_action!r} looks '{settings.nearest_emotion}': estimated PAD "
                               f"{format_pad(analysis['pad'])}")
         return {'FINISHED'}
 

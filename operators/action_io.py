@@ -1,11 +1,11 @@
 """Read an armature's action into a :class:`Motion` and write a motion back as a new action.
 
 Coordinates: the motion is in world space, in the scene's length unit. The skeleton's
-root rest rotation includes the armature object's rotation, its offsets include the
-object's scale, and the root positions go through the object's world matrix, so an
-armature imported from a centimetre BVH with object scale 0.01 reads in metres. Only
-uniform, positive object scale is supported, and the object matrix is the one at the
-current frame (object-level keys in the action are not evaluated per frame).
+root rest rotation includes the armature object's rotation, and its offsets include the
+object's scale. The root positions go through the object's world matrix, so an armature
+imported from a centimetre BVH with object scale 0.01 reads in metres. Only uniform,
+positive object scale is supported. The object matrix is the one at the current frame,
+because object-level keys in the action are not evaluated per frame.
 
 Bones: the skeleton has one joint per bone of the armature's main hierarchy (the root
 bone with the most descendants), parents before children. For joint ``j`` with parent
@@ -395,25 +395,44 @@ def armature_skeleton(obj: Object) -> Skeleton:
 
 @dataclass
 class _Keys:
+    """Keyframe arrays of one F-curve, read with ``foreach_get``."""
+
+    fcurve: FCurve
     co: np.ndarray
     """``(keys, 2)`` frame and value."""
-    handle_left: np.ndarray
-    handle_right: np.ndarray
     interpolation: np.ndarray
     """``(keys,)`` int enum values."""
+    _handles: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def handle_left(self) -> np.ndarray:
+        return self._read_handles()[0]
+
+    @property
+    def handle_right(self) -> np.ndarray:
+        return self._read_handles()[1]
+
+    def _read_handles(self) -> tuple[np.ndarray, np.ndarray]:
+        # Handles are read on first use, because keys on every frame never need them.
+        if self._handles is None:
+            self._handles = (
+                _foreach_get_pairs(self.fcurve.keyframe_points, "handle_left"),
+                _foreach_get_pairs(self.fcurve.keyframe_points, "handle_right"),
+            )
+        return self._handles
+
+
+def _foreach_get_pairs(points, prop: str) -> np.ndarray:
+    flat = np.empty(len(points) * 2, dtype=np.float32)
+    points.foreach_get(prop, flat)
+    return flat.reshape(-1, 2).astype(np.float64)
 
 
 def _read_keys(fcurve: FCurve) -> _Keys:
     points = fcurve.keyframe_points
-    count = len(points)
-    arrays = {}
-    for prop in ("co", "handle_left", "handle_right"):
-        flat = np.empty(count * 2, dtype=np.float32)
-        points.foreach_get(prop, flat)
-        arrays[prop] = flat.reshape(count, 2).astype(np.float64)
-    interpolation = np.empty(count, dtype=np.int32)
+    interpolation = np.empty(len(points), dtype=np.int32)
     points.foreach_get("interpolation", interpolation)
-    return _Keys(arrays["co"], arrays["handle_left"], arrays["handle_right"], interpolation)
+    return _Keys(fcurve, _foreach_get_pairs(points, "co"), interpolation)
 
 
 def _first_root(candidates: list[tuple[np.ndarray, np.ndarray]], shape: tuple[int, ...]) -> np.ndarray:
@@ -671,6 +690,12 @@ def read_armature_motion(
         action = require_action(obj)
     layout = _armature_layout(obj)
     _check_bone_settings(obj, layout.names)
+    animation_data = obj.animation_data
+    if animation_data is not None and animation_data.use_nla and any(
+        len(track.strips) and not track.mute for track in animation_data.nla_tracks
+    ):
+        # NOTE: NLA strips add to the pose in Blender but are not part of the motion read here.
+        log.warning("armature %r has NLA strips; only action %r is read", obj.name, action.name)
 
     channels: dict[tuple[str, str], dict[int, tuple[FCurve, _Keys]]] = {}
     for bone_name, prop, fcurve in _bone_fcurves(obj, action):
@@ -716,6 +741,9 @@ def read_armature_motion(
                 name, obj.name, mode, ", ".join(stale),
             )
 
+        if (name, "scale") in channels or np.any(np.abs(np.array(pose_bone.scale) - 1.0) > 1e-6):
+            scaled.append(name)
+
         values, keys = _sample_channel(obj, action, name, "location", 3, channels, frames)
         if layout.connected[joint]:
             if keys is not None:
@@ -726,9 +754,6 @@ def read_armature_motion(
         if keys is not None:
             bone_keys.location[name] = keys
         animated_location[joint] = keys is not None or np.any(values != 0.0)
-
-        if (name, "scale") in channels or np.any(np.abs(np.array(pose_bone.scale) - 1.0) > 1e-6):
-            scaled.append(name)
 
     if scaled:
         # NOTE: the Motion data model has no bone scale, so scaled bones move their children differently in Blender.
@@ -878,9 +903,12 @@ def _write_fcurve(action: Action, slot, data_path: str, index: int, group: str, 
     points.add(len(frames))
     points.foreach_set("co", np.column_stack((frames, values)).astype(np.float32).ravel())
     points.foreach_set("interpolation", interpolation.astype(np.int32))
-    handle_types = np.full(len(frames), _HANDLE_TYPE['AUTO_CLAMPED'], dtype=np.int32)
-    points.foreach_set("handle_left_type", handle_types)
-    points.foreach_set("handle_right_type", handle_types)
+    # New keys take their handle type from the preferences. Setting handle types is slow
+    # (about 13 ms per 10,000 keys), so it is skipped when the default is already auto-clamped.
+    if len(frames) and (points[0].handle_left_type != 'AUTO_CLAMPED' or points[0].handle_right_type != 'AUTO_CLAMPED'):
+        handle_types = np.full(len(frames), _HANDLE_TYPE['AUTO_CLAMPED'], dtype=np.int32)
+        points.foreach_set("handle_left_type", handle_types)
+        points.foreach_set("handle_right_type", handle_types)
     fcurve.extrapolation = extrapolation
     fcurve.update()
     return fcurve
@@ -905,11 +933,17 @@ def write_armature_motion(
     copy) a sparse channel gets keys only at its recorded frames and keeps each key's
     interpolation, and a dense channel gets a key on every frame. Without it every channel
     is dense with linear interpolation. Motion frame 0 lands on ``key_frames.frame_start``,
-    or else on the first frame of ``source_action``. The source action gets a fake user so
-    that it survives saving without users.
+    or else on the first frame of ``source_action``. Key frames past the end of the motion
+    take its last frame. The source action gets a fake user so that it survives saving
+    without users.
     """
     require_armature(obj)
     check_action_editable(obj, source_action)
+    if obj.animation_data is not None and obj.animation_data.use_tweak_mode:
+        raise ArmatureError(
+            f"Armature {obj.name!r} is in NLA tweak mode, so its action cannot be replaced; "
+            "exit tweak mode in the NLA editor and try again"
+        )
     layout = _armature_layout(obj)
     _check_motion_matches(layout, motion)
 

@@ -315,6 +315,17 @@ def test_unkeyed_bones_hold_current_pose(keyed_rig) -> None:
     assert_matches_blender(keyed_rig, motion, bone_keys, [0, 12, 24])
 
 
+def test_connected_bone_location_ignored(keyed_rig) -> None:
+    action = keyed_rig.animation_data.action
+    slot = action_compat.find_slot(action, keyed_rig)
+    for index in range(3):
+        fcurve = action_compat.ensure_fcurve(action, slot, 'pose.bones["Spine"].location', index, "Spine")
+        set_keys(fcurve, [1.0, 20.0], [0.0, 0.3])
+    motion, bone_keys = action_io.read_armature_motion(keyed_rig)
+    assert "Spine" not in bone_keys.location
+    assert_matches_blender(keyed_rig, motion, bone_keys, [0, 10, 19])
+
+
 # Writing
 
 
@@ -390,6 +401,40 @@ def test_sparse_keys_stay_sparse(keyed_rig) -> None:
     assert changed == pytest.approx(0.4, abs=1e-5), "the edit of bone 'Arm' did not reach the written keys"
 
 
+def test_write_keeps_other_channels(keyed_rig) -> None:
+    bpy.ops.object.mode_set(mode='EDIT')
+    prop_bone = keyed_rig.data.edit_bones.new("Prop")
+    prop_bone.head, prop_bone.tail = (1.0, 0.0, 0.0), (1.0, 0.0, 0.3)
+    bpy.ops.object.mode_set(mode='OBJECT')
+    source = keyed_rig.animation_data.action
+    slot = action_compat.find_slot(source, keyed_rig)
+    extra = {
+        ('pose.bones["Prop"].location', 2): [0.0, 1.0],
+        ("location", 0): [0.0, 2.0],
+        ('pose.bones["Arm"].scale', 1): [1.0, 1.0],
+    }
+    for (data_path, index), values in extra.items():
+        set_keys(action_compat.ensure_fcurve(source, slot, data_path, index, "Extra"), [1.0, 25.0], values)
+
+    motion, bone_keys = action_io.read_armature_motion(keyed_rig)
+    assert motion.skeleton.names == ("Hips", "Spine", "Arm", "Hand")
+    written = action_io.write_armature_motion(keyed_rig, motion, source, "Kept", bone_keys)
+
+    new = key_snapshot(written, keyed_rig)
+    old = key_snapshot(source, keyed_rig)
+    for channel in extra:
+        assert channel in new, f"{channel} was dropped from the written action"
+        assert np.array_equal(new[channel][0], old[channel][0]), f"{channel} keys changed"
+    groups = {
+        fcurve.data_path: fcurve.group.name if fcurve.group else None
+        for fcurve in action_compat.action_fcurves(written, action_compat.find_slot(written, keyed_rig))
+    }
+    for bone in motion.skeleton.names:
+        for data_path, group in groups.items():
+            if data_path.startswith(f'pose.bones["{bone}"].rotation'):
+                assert group == bone, f"{data_path} is in group {group!r}, expected {bone!r}"
+
+
 def test_write_keeps_euler_winding(keyed_rig) -> None:
     curves = bone_fcurves(keyed_rig.animation_data.action, keyed_rig, "Spine")
     points = curves[("rotation_euler", 0)].keyframe_points
@@ -448,6 +493,13 @@ def test_guard_lists_constrained_bones(keyed_rig) -> None:
     with pytest.raises(action_io.ArmatureError, match="'Hand' \\(constraints 'Look'\\)") as error:
         action_io.validate_armature_action(keyed_rig)
     assert "Spine" not in str(error.value)
+
+
+def test_guard_lists_driven_bones(keyed_rig) -> None:
+    driver = keyed_rig.pose.bones["Arm"].driver_add("rotation_axis_angle", 0).driver
+    driver.expression = "0.5"
+    with pytest.raises(action_io.ArmatureError, match=r"'Arm' \(drivers on rotation_axis_angle\[0\]\)"):
+        action_io.check_constraints(keyed_rig)
 
 
 def test_guard_rejects_nan_key(keyed_rig) -> None:

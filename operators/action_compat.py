@@ -57,8 +57,8 @@ def find_slot(action: Action, obj: Object | None = None):
     """Return the slot of ``action`` that animates ``obj``, or None.
 
     The slot is the object's assigned ``animation_data.action_slot`` when ``obj`` plays
-    ``action``; otherwise the slot whose identifier matches the object's last used slot or
-    its name; otherwise the only slot for objects. Without ``obj`` it is the first slot,
+    ``action``. Otherwise it is the slot whose identifier matches the object's last used
+    slot or its name, or else the only slot for objects. Without ``obj`` it is the first slot,
     the one that ``Action.fcurves`` shows in Blender 4.4 and 4.5. It is always None in
     Blender 4.2, which has no slots.
     """
@@ -137,7 +137,7 @@ def ensure_fcurve(action: Action, slot, data_path: str, index: int, group_name: 
     """Return the F-curve ``data_path[index]`` of ``slot``, creating it (in group ``group_name``) if missing.
 
     In Blender 4.2 ``slot`` is ignored. In the layered API ``slot`` must be a slot of
-    ``action``; the first layer and strip and the slot's channelbag are created as needed.
+    ``action``, and the first layer and strip and the slot's channelbag are created as needed.
     An existing F-curve keeps its group.
     """
     if not HAS_LAYERED_ACTIONS:
@@ -189,8 +189,8 @@ def assign_action(obj: Object, action: Action, slot=None):
     animation_data = obj.animation_data or obj.animation_data_create()
     if animation_data.use_tweak_mode:
         raise RuntimeError(
-            f"Object {obj.name!r} is in NLA tweak mode, so its action cannot change; "
-            "exit tweak mode in the NLA editor and try again"
+            f"Object {obj.name!r} is in NLA tweak mode, so its action cannot change. "
+            "Exit tweak mode in the NLA editor and try again"
         )
     animation_data.action = action
     if not HAS_LAYERED_ACTIONS:

@@ -12,8 +12,8 @@ bone with the most descendants), parents before children. For joint ``j`` with p
 ``p`` and rest matrices ``M`` (``bone.matrix_local``, armature space):
 
 - ``rest_rotations[j]`` is the rotation of ``M[p]^-1 @ M[j]``, so ``motion.rotations``
-  are the pose bones' own rotations, whatever their rotation mode;
-- ``offsets[j]`` is ``M[p]^-1 @ head[j]``, the bone's head in the parent's rest frame;
+  are the pose bones' own rotations, whatever their rotation mode.
+- ``offsets[j]`` is ``M[p]^-1 @ head[j]``, the bone's head in the parent's rest frame.
 - a pose bone's ``location`` is in its own rest frame, so a bone with location keys gets
   ``translations[:, j] = offsets[j] + rest_rotations[j] (location)``.
 
@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 
 
 class ArmatureError(ValueError):
-    """An armature or action that cannot be read or edited; the message names it and the fix."""
+    """Error for an armature or action that cannot be read or edited. The message names it and the fix."""
 
 
 # Rotation mode to (pose bone property, number of array indices).
@@ -99,7 +99,7 @@ class ChannelKeys:
 
 @dataclass
 class BoneKeys:
-    """Where the source action has keys, so that writing keeps sparse keys sparse."""
+    """Key frames of the source action per bone channel, so that writing keeps sparse keys sparse."""
 
     frame_start: int
     """Scene frame of the motion's frame 0."""
@@ -108,9 +108,9 @@ class BoneKeys:
     rotation_modes: dict[str, str] = field(default_factory=dict)
     """Bone name to the pose bone's ``rotation_mode`` when read."""
     rotation: dict[str, ChannelKeys] = field(default_factory=dict)
-    """Bone name to the keys of its rotation channel in that mode; bones without keys are absent."""
+    """Bone name to the keys of its rotation channel in that mode. Bones without keys are absent."""
     location: dict[str, ChannelKeys] = field(default_factory=dict)
-    """Bone name to the keys of its location channel; bones without keys are absent."""
+    """Bone name to the keys of its location channel. Bones without keys are absent."""
 
     def retimed(self, frame_map: Callable[[np.ndarray], np.ndarray], frame_start: int, frame_end: int) -> BoneKeys:
         """Return a copy for a retimed motion: sparse keys move to ``frame_map(frames)``, dense ones stay dense.
@@ -186,9 +186,9 @@ def _most_common(values: np.ndarray) -> int:
 def require_armature(obj: Object | None) -> Object:
     """Return ``obj`` if it is an armature object, or raise :class:`ArmatureError`."""
     if obj is None:
-        raise ArmatureError("No active object; select an armature and try again")
+        raise ArmatureError("No active object. Select an armature and try again")
     if obj.type != 'ARMATURE':
-        raise ArmatureError(f"Object {obj.name!r} is a {obj.type.lower()}, not an armature; select an armature")
+        raise ArmatureError(f"Object {obj.name!r} is a {obj.type.lower()}, not an armature. Select an armature")
     if len(obj.data.bones) == 0:
         raise ArmatureError(f"Armature {obj.name!r} has no bones")
     return obj
@@ -199,7 +199,7 @@ def require_action(obj: Object) -> Action:
     animation_data = obj.animation_data
     if animation_data is None or animation_data.action is None:
         raise ArmatureError(
-            f"Armature {obj.name!r} has no action; import or key an animation, "
+            f"Armature {obj.name!r} has no action. Import or key an animation, "
             "or assign an action in the Action Editor"
         )
     return animation_data.action
@@ -235,8 +235,8 @@ def require_bone_channels(obj: Object, action: Action) -> list[FCurve]:
         slot = action_compat.find_slot(action, obj)
         where = f" in slot {slot.identifier!r}" if slot is not None else ""
         raise ArmatureError(
-            f"Action {action.name!r}{where} has no keys on the bones of armature {obj.name!r}; "
-            "key the bones in Pose Mode, or assign the action made for this armature"
+            f"Action {action.name!r}{where} has no keys on the bones of armature {obj.name!r}. "
+            "Key the bones in Pose Mode, or assign the action made for this armature"
         )
     return fcurves
 
@@ -246,8 +246,8 @@ def check_action_editable(obj: Object, action: Action) -> None:
     for block, kind in ((obj, "Object"), (action, "Action")):
         if block.library is not None:
             raise ArmatureError(
-                f"{kind} {block.name!r} is linked from library {block.library.filepath!r} and is read-only; "
-                "make it local (Object > Relations > Make Local) or add a library override first"
+                f"{kind} {block.name!r} is linked from library {block.library.filepath!r} and is read-only. "
+                "Make it local (Object > Relations > Make Local) or add a library override first"
             )
 
 
@@ -290,7 +290,7 @@ def check_finite_keys(action: Action, fcurves: Iterable[FCurve]) -> None:
             where = f"frame {frame:g}" if np.isfinite(frame) else f"key {index}"
             raise ArmatureError(
                 f"F-curve {fcurve.data_path}[{fcurve.array_index}] of action {action.name!r} has a "
-                f"NaN or infinite value at {where}; delete or re-key that keyframe in the Graph Editor"
+                f"NaN or infinite value at {where}. Delete or re-key that keyframe in the Graph Editor"
             )
 
 
@@ -317,7 +317,7 @@ def _check_bone_settings(obj: Object, names: Iterable[str]) -> None:
     if unsupported:
         raise ArmatureError(
             f"Armature {obj.name!r} has bones whose pose does not follow the parent chain: "
-            f"{', '.join(unsupported)}; turn these options on in Bone Properties > Relations"
+            f"{', '.join(unsupported)}. Turn these options on in Bone Properties > Relations"
         )
 
 
@@ -339,7 +339,7 @@ def _armature_layout(obj: Object) -> _Layout:
     if len(hierarchies) > 1:
         left_out = sorted(bone.name for hierarchy in hierarchies if hierarchy is not main for bone in hierarchy)
         log.info(
-            "armature %r has %d root bones; using the hierarchy of %r and leaving out %s",
+            "armature %r has %d root bones, so only the hierarchy of %r is read and %s are left out",
             obj.name, len(roots), main[0].name, ", ".join(left_out),
         )
 
@@ -361,7 +361,7 @@ def _armature_layout(obj: Object) -> _Layout:
     scale = np.array(scale, dtype=np.float64)
     if np.any(scale <= 0.0) or np.ptp(scale) > 1e-6 * np.max(np.abs(scale)):
         raise ArmatureError(
-            f"Armature {obj.name!r} has object scale {tuple(round(float(s), 6) for s in scale)}; only uniform "
+            f"Armature {obj.name!r} has object scale {tuple(round(float(s), 6) for s in scale)}, but only uniform "
             "positive scale is supported. Apply the scale (Object > Apply > Scale) or make it uniform"
         )
     return _Layout(
@@ -436,7 +436,7 @@ def _read_keys(fcurve: FCurve) -> _Keys:
 
 
 def _first_root(candidates: list[tuple[np.ndarray, np.ndarray]], shape: tuple[int, ...]) -> np.ndarray:
-    """Return, per element, the first candidate root that is valid and lies in [0, 1]; NaN if none does."""
+    """Return, per element, the first candidate root that is valid and lies in [0, 1], or NaN if none does."""
     result = np.full(shape, np.nan)
     for root, valid in candidates:
         take = np.isnan(result) & valid & (root >= -1e-10) & (root <= 1.000001)
@@ -445,7 +445,7 @@ def _first_root(candidates: list[tuple[np.ndarray, np.ndarray]], shape: tuple[in
 
 
 def _bezier_parameter(x0, x1, x2, x3, frames) -> np.ndarray:
-    """Return the Bezier parameter ``t`` at which the segment's time equals ``frames``; NaN where none is found.
+    """Return the Bezier parameter ``t`` at which the segment's time equals ``frames``, or NaN where none exists.
 
     The cubic is solved in closed form, and the first root in [0, 1] wins, in the order
     that Blender's ``solve_cubic`` (blenkernel ``fcurve.cc``) tries them, so segments
@@ -501,7 +501,7 @@ def _evaluate_keys(keys: _Keys, extrapolation: str, frames: np.ndarray) -> tuple
     """Evaluate keyframes at ``frames`` as Blender's F-curve evaluation does.
 
     Returns the values and a bool mask of the frames that fall in segments whose
-    interpolation is not constant, linear or Bezier (easing types); those values are
+    interpolation is not constant, linear or Bezier (easing types). Those values are
     placeholders that the caller replaces with ``FCurve.evaluate``.
     """
     x = keys.co[:, 0]
@@ -558,7 +558,7 @@ def _evaluate_keys(keys: _Keys, extrapolation: str, frames: np.ndarray) -> tuple
 
 
 def _evaluate_bezier(keys: _Keys, segment: np.ndarray, frames: np.ndarray) -> np.ndarray:
-    """Evaluate Bezier segments as Blender does; NaN marks frames where no curve parameter was found."""
+    """Evaluate Bezier segments as Blender does. NaN marks frames where no curve parameter was found."""
     v1 = keys.co[segment]
     v2 = keys.handle_right[segment].copy()
     v3 = keys.handle_left[segment + 1].copy()
@@ -594,7 +594,7 @@ def _sample_fcurve(fcurve: FCurve, keys: _Keys, frames: np.ndarray, action: Acti
     if len(keys.co) == 0 or has_modifiers:
         reason = "has modifiers" if has_modifiers else "has no keyframes (sampled points)"
         log.info(
-            "F-curve %s[%d] of action %r %s; evaluating it frame by frame",
+            "F-curve %s[%d] of action %r %s, so it is evaluated frame by frame",
             fcurve.data_path, fcurve.array_index, action.name, reason,
         )
         return np.array([fcurve.evaluate(float(frame)) for frame in frames])
@@ -606,7 +606,7 @@ def _sample_fcurve(fcurve: FCurve, keys: _Keys, frames: np.ndarray, action: Acti
     values, unsupported = _evaluate_keys(keys, fcurve.extrapolation, frames)
     if np.any(unsupported):
         log.info(
-            "F-curve %s[%d] of action %r uses easing interpolation on %d frames; evaluating those frame by frame",
+            "F-curve %s[%d] of action %r uses easing interpolation on %d frames, which are evaluated frame by frame",
             fcurve.data_path, fcurve.array_index, action.name, int(np.count_nonzero(unsupported)),
         )
         values[unsupported] = [fcurve.evaluate(float(frame)) for frame in frames[unsupported]]
@@ -672,10 +672,10 @@ def read_armature_motion(
     obj
         The armature object. Its rest bones define the skeleton (see the module docstring).
     action
-        The action to read; defaults to the one ``obj`` plays. In Blender 4.4 and later
+        The action to read. Defaults to the one ``obj`` plays. In Blender 4.4 and later
         the F-curves come from the action's slot for ``obj``.
     frame_range
-        Inclusive ``(start, end)`` scene frames; defaults to the range of the bone keys.
+        Inclusive ``(start, end)`` scene frames. Defaults to the range of the bone keys.
 
     Returns
     -------
@@ -695,7 +695,7 @@ def read_armature_motion(
         len(track.strips) and not track.mute for track in animation_data.nla_tracks
     ):
         # NOTE: NLA strips add to the pose in Blender but are not part of the motion read here.
-        log.warning("armature %r has NLA strips; only action %r is read", obj.name, action.name)
+        log.warning("armature %r has NLA strips, but only action %r is read", obj.name, action.name)
 
     channels: dict[tuple[str, str], dict[int, tuple[FCurve, _Keys]]] = {}
     for bone_name, prop, fcurve in _bone_fcurves(obj, action):
@@ -757,7 +757,7 @@ def read_armature_motion(
 
     if scaled:
         # NOTE: the Motion data model has no bone scale, so scaled bones move their children differently in Blender.
-        log.warning("armature %r scales bones %s; bone scale is not part of the motion and is ignored",
+        log.warning("armature %r scales bones %s, but bone scale is not part of the motion and is ignored",
                     obj.name, ", ".join(scaled))
 
     motion = _motion_from_channels(layout, rotations, locations, animated_location, _scene_frame_rate(obj))
@@ -837,8 +837,8 @@ def _check_motion_matches(layout: _Layout, motion: Motion) -> None:
         extra = sorted(set(skeleton.names) - set(layout.names))
         raise ArmatureError(
             f"Motion joints do not match the bones of armature {layout.obj.name!r} "
-            f"(missing {missing or 'none'}, not in the armature {extra or 'none'}); "
-            "write only motions read from this armature with read_armature_motion"
+            f"(missing {missing or 'none'}, not in the armature {extra or 'none'}). "
+            "Write only motions read from this armature with read_armature_motion"
         )
     expected = _world_skeleton(layout).rest_rotations
     angles = quaternion.angle_between(expected, skeleton.rest_rotations)
@@ -846,8 +846,8 @@ def _check_motion_matches(layout: _Layout, motion: Motion) -> None:
         joint = int(np.argmax(angles))
         raise ArmatureError(
             f"Motion rest rotation of bone {layout.names[joint]!r} differs from armature {layout.obj.name!r} "
-            f"by {math.degrees(float(angles[joint])):.3f} degrees; the armature's rest pose or object rotation "
-            "changed since the motion was read, so read it again"
+            f"by {math.degrees(float(angles[joint])):.3f} degrees. The armature's rest pose or object rotation "
+            "changed after the motion was read, so read it again"
         )
 
 
@@ -941,8 +941,8 @@ def write_armature_motion(
     check_action_editable(obj, source_action)
     if obj.animation_data is not None and obj.animation_data.use_tweak_mode:
         raise ArmatureError(
-            f"Armature {obj.name!r} is in NLA tweak mode, so its action cannot be replaced; "
-            "exit tweak mode in the NLA editor and try again"
+            f"Armature {obj.name!r} is in NLA tweak mode, so its action cannot be replaced. "
+            "Exit tweak mode in the NLA editor and try again"
         )
     layout = _armature_layout(obj)
     _check_motion_matches(layout, motion)

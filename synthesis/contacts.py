@@ -234,26 +234,35 @@ def _lock_targets(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return per-frame pin positions ``(frames, 3)`` and weights ``(frames,)`` for one foot.
 
-    Each contact interval pins the foot to its median position over the interval, with
+    Each contact interval pins the foot to its mean position over the middle half of the interval, with
     weight 1 inside and a smoothstep ramp over ``blend_frames`` on either side. Where
     ramps of neighbouring intervals overlap, the interval with the larger weight wins.
     """
     frames = foot_positions.shape[0]
     weights = np.zeros(frames)
     targets = foot_positions.copy()
-    index = np.arange(frames)
-    for first, last in intervals:
-        # The median ignores the few frames at either end where the foot already lifts.
-        pin = np.median(foot_positions[first : last + 1], axis=0)
+    if not intervals:
+        return targets, weights
+    # Each pin is the mean over the middle half of its interval, which leaves out the
+    # frames at either end where the foot still lands or already lifts.
+    bounds = np.array(intervals)
+    length = bounds[:, 1] - bounds[:, 0] + 1
+    middle_first = bounds[:, 0] + length // 4
+    middle_stop = bounds[:, 1] + 1 - length // 4
+    cumulative = np.concatenate((np.zeros((1, 3)), np.cumsum(foot_positions, axis=0)))
+    pins = (cumulative[middle_stop] - cumulative[middle_first]) / (middle_stop - middle_first)[:, None]
+    for (first, last), pin in zip(intervals, pins):
+        start, stop = max(0, first - blend_frames), min(frames, last + blend_frames + 1)
+        index = np.arange(start, stop)
         distance = np.maximum(first - index, index - last).astype(np.float64)
         if blend_frames > 0:
             weight = _smoothstep(1.0 - distance / (blend_frames + 1))
         else:
             weight = (distance <= 0).astype(np.float64)
         weight[distance <= 0] = 1.0
-        better = weight > weights
-        weights[better] = weight[better]
-        targets[better] = pin
+        better = weight > weights[start:stop]
+        weights[start:stop][better] = weight[better]
+        targets[start:stop][better] = pin
     return targets, weights
 
 
@@ -344,11 +353,13 @@ def lock_feet(
     contacts: np.ndarray,
     blend_seconds: float = 0.1,
     skipped: list[str] | None = None,
+    positions: np.ndarray | None = None,
+    world_rotations: np.ndarray | None = None,
 ) -> Motion:
     """Pin each planted foot in place with analytic two-bone IK on the thigh and shin.
 
-    During each contact interval the foot joint is moved to its median position over the
-    interval. The thigh and shin rotate in the leg's existing plane (law of cosines), and
+    During each contact interval the foot joint is moved to its mean position over the
+    middle half of the interval. The thigh and shin rotate in the leg's existing plane (law of cosines), and
     the foot keeps its world orientation. The correction fades in and out over
     ``blend_seconds`` before and after each interval, so it adds no pops.
 
@@ -363,6 +374,9 @@ def lock_feet(
         Length of the fade on either side of a contact, in seconds.
     skipped : list of str, optional
         Receives a message for each side that could not be locked.
+    positions, world_rotations : (frames, joints, 3) and (frames, joints, 4) arrays, optional
+        World joint positions and rotations of ``motion``, to avoid running forward
+        kinematics again; pass both or neither.
 
     Returns
     -------
@@ -381,13 +395,17 @@ def lock_feet(
     if not contacts.any():
         return result
     skeleton = motion.skeleton
-    positions, world = forward_kinematics(
-        skeleton, motion.rotations, motion.root_positions, motion.translations, return_rotations=True
-    )
+    if positions is None or world_rotations is None:
+        positions, world = forward_kinematics(
+            skeleton, motion.rotations, motion.root_positions, motion.translations, return_rotations=True
+        )
+    else:
+        world = world_rotations
     up = vertical_axis(motion, bone_map, positions)
     blend_frames = int(round(blend_seconds * motion.frame_rate))
     rest = skeleton.rest_rotations
     parents = skeleton.parents
+    changed: list[int] = []
 
     for column, side in enumerate(SIDES):
         if not contacts[:, column].any():
@@ -422,7 +440,9 @@ def lock_feet(
         leg_delta = quaternion.multiply(hip_delta, knee_delta)
         foot_parent = quaternion.multiply(leg_delta, world[frames, parents[foot]])
         result.rotations[frames, foot] = _local_from_world(foot_parent, rest[foot], world[frames, foot])
-    result.rotations = quaternion.make_continuous(result.rotations, axis=0)
+        changed += [thigh, shin, foot]
+    if changed:
+        result.rotations[:, changed] = quaternion.make_continuous(result.rotations[:, changed], axis=0)
     return result
 
 

@@ -342,24 +342,46 @@ def _speed_curve(motion: Motion, bone_map, positions: np.ndarray | None) -> np.n
     return np.maximum(speed, 1e-12)
 
 
-def _gaussian_filter(values: np.ndarray, sigma_frames: float) -> np.ndarray:
-    """Low-pass ``values: (frames, channels)`` along frames with a Gaussian of ``sigma_frames``.
+def _fast_length(size: int) -> int:
+    """Return the smallest ``n >= size`` whose only prime factors are 2, 3 and 5, a fast FFT length."""
+    best = 1 << max(0, (size - 1).bit_length())
+    power5 = 1
+    while power5 < best:
+        power35 = power5
+        while power35 < best:
+            candidate = power35
+            while candidate < size:
+                candidate *= 2
+            best = min(best, candidate)
+            power35 *= 3
+        power5 *= 5
+    return best
 
-    Ends are padded by reflection so a clip's first and last frames are not pulled
-    toward zero. The convolution runs through an FFT, so the cost does not grow with sigma.
+
+def _filter_frames(values: np.ndarray, radius: int, response) -> np.ndarray:
+    """Filter ``values: (frames, channels)`` along frames with a zero-phase frequency ``response``.
+
+    ``response(frequencies)`` gets cycles per frame and returns the gain. Ends are padded
+    by ``radius`` frames of reflection, so a clip's first and last frames are not pulled
+    toward zero, and the FFT length leaves room so circular wrap-around stays in the padding.
     """
     frames = values.shape[0]
-    if sigma_frames < 1e-3 or frames < 2:
+    padded = np.pad(values, ((radius, radius), (0, 0)), mode="reflect")
+    size = _fast_length(padded.shape[0] + radius)
+    spectrum = np.fft.rfft(padded, n=size, axis=0) * response(np.fft.rfftfreq(size))[:, None]
+    return np.fft.irfft(spectrum, n=size, axis=0)[radius : radius + frames]
+
+
+def _gaussian_response(sigma_frames: float):
+    """Return the frequency response of a unit-area Gaussian with ``sigma_frames``."""
+    return lambda frequencies: np.exp(-2.0 * (np.pi * sigma_frames * frequencies) ** 2)
+
+
+def _gaussian_filter(values: np.ndarray, sigma_frames: float) -> np.ndarray:
+    """Low-pass ``values: (frames, channels)`` along frames with a Gaussian of ``sigma_frames``."""
+    if sigma_frames < 1e-3 or values.shape[0] < 2:
         return values.copy()
-    radius = max(1, int(math.ceil(4.0 * sigma_frames)))
-    offsets = np.arange(-radius, radius + 1)
-    kernel = np.exp(-0.5 * (offsets / sigma_frames) ** 2)
-    kernel /= kernel.sum()
-    padded = np.pad(values, ((radius, radius), (0, 0)), mode="reflect" if frames > 1 else "edge")
-    size = padded.shape[0] + kernel.size - 1
-    spectrum = np.fft.rfft(padded, n=size, axis=0) * np.fft.rfft(kernel, n=size)[:, None]
-    full = np.fft.irfft(spectrum, n=size, axis=0)
-    return full[2 * radius : 2 * radius + frames]
+    return _filter_frames(values, max(1, int(math.ceil(4.0 * sigma_frames))), _gaussian_response(sigma_frames))
 
 
 def _chain(parents: np.ndarray, top: int | None, bottom: int | None) -> list[int] | None:
@@ -453,20 +475,28 @@ def _apply_extent(rotations: np.ndarray, groups: dict[str, list[int]], parameter
 def _apply_effort(rotations: np.ndarray, frame_rate: float, parameters: EditParameters) -> np.ndarray:
     """Return rotations ``(frames, joints, 4)`` low-passed by ``smoothness`` and sharpened by ``accent``.
 
-    Filtering acts on sign-continuous quaternion components and renormalises. For the
-    small angles between neighbouring frames this matches filtering in the log space
-    around the mean, and unlike that space it does not wrap for joints that turn more
-    than 180 degrees over the clip (a pelvis in a turning walk).
+    ``rotations`` must be sign-continuous over frames. Filtering acts on the quaternion
+    components and renormalises. For the small angles between neighbouring frames this
+    matches filtering in the log space around the mean, and unlike that space it does
+    not wrap for joints that turn more than 180 degrees over the clip (a pelvis in a
+    turning walk). Both filters run in one FFT pass: the low-pass ``S`` (Gaussian of
+    ``smoothness * MAX_SMOOTHING_SECONDS``) followed by the unsharp mask
+    ``x + gain * (x - A x)`` (Gaussian ``A`` of ``ACCENT_SECONDS``).
     """
-    if not (parameters.differs_from_neutral("smoothness") or parameters.differs_from_neutral("accent")):
-        return rotations
+    smoothing = parameters.smoothness * MAX_SMOOTHING_SECONDS * frame_rate
+    gain = parameters.accent * MAX_ACCENT_GAIN
+    accent_sigma = ACCENT_SECONDS * frame_rate
     frames, joints, _ = rotations.shape
-    curves = quaternion.make_continuous(rotations, axis=0).reshape(frames, joints * 4)
-    if parameters.differs_from_neutral("smoothness"):
-        curves = _gaussian_filter(curves, parameters.smoothness * MAX_SMOOTHING_SECONDS * frame_rate)
-    if parameters.differs_from_neutral("accent"):
-        low_pass = _gaussian_filter(curves, ACCENT_SECONDS * frame_rate)
-        curves = curves + parameters.accent * MAX_ACCENT_GAIN * (curves - low_pass)
+    if frames < 2 or (smoothing < 1e-3 and gain == 0.0):
+        return rotations
+    smooth = _gaussian_response(smoothing)
+    accent = _gaussian_response(accent_sigma)
+
+    def response(frequencies: np.ndarray) -> np.ndarray:
+        return smooth(frequencies) * (1.0 + gain - gain * accent(frequencies))
+
+    radius = max(1, int(math.ceil(4.0 * max(smoothing, accent_sigma if gain else 0.0))))
+    curves = _filter_frames(rotations.reshape(frames, joints * 4), radius, response)
     return quaternion.normalize(curves.reshape(frames, joints, 4))
 
 
@@ -504,27 +534,25 @@ def _body_frame(positions: np.ndarray, bone_map, up: np.ndarray) -> tuple[np.nda
 
 
 def _apply_posture(motion: Motion, bone_map, parameters: EditParameters, up: np.ndarray,
-                   skipped: list[str]) -> None:
+                   skipped: list[str], positions: np.ndarray, world: np.ndarray) -> bool:
     """Rotate spine, neck, shoulders and upper arms about body axes, in place on ``motion.rotations``.
 
     Each joint ``j`` gets a world-space rotation ``R`` about an axis of the body frame,
     converted to its local frame with the parent's world rotation ``P`` and rest rotation
     ``B``: ``local = (P B)^-1 R (P B) local``. Using the unedited parents for every joint
     makes each delta relative to the body as its ancestors carry it, so a head flexion
-    stays a nod after the spine bends.
+    stays a nod after the spine bends. ``positions`` and ``world`` are the motion's world
+    joint positions and rotations. Returns whether any rotation changed.
     """
     requested = [name for name in _POSTURE_PARAMETERS if parameters.differs_from_neutral(name)]
     if not requested:
-        return
+        return False
     skeleton = motion.skeleton
-    positions, world = forward_kinematics(
-        skeleton, motion.rotations, motion.root_positions, motion.translations, return_rotations=True
-    )
     frame = _body_frame(positions, bone_map, up)
     if frame is None:
         for name in requested:
             skipped.append(f"{name}: no left/right thigh, upper-arm or shoulder pair to find the body's facing")
-        return
+        return False
     lateral, forward = frame
     frames = motion.frame_count
     deltas: dict[int, np.ndarray] = {}
@@ -563,28 +591,30 @@ def _apply_posture(motion: Motion, bone_map, parameters: EditParameters, up: np.
         rest_frame = quaternion.multiply(parent_world, np.broadcast_to(skeleton.rest_rotations[joint], (frames, 4)))
         local_delta = quaternion.multiply(quaternion.multiply(quaternion.conjugate(rest_frame), delta), rest_frame)
         motion.rotations[:, joint] = quaternion.normalize(quaternion.multiply(local_delta, motion.rotations[:, joint]))
+    return bool(deltas)
 
 
 def _foot_points(bone_map, side: str) -> list[int]:
     return [joint for joint in (bone_map.get(f"{side}_foot"), bone_map.get(f"{side}_toe")) if joint is not None]
 
 
-def _follow_legs(edited: Motion, base_positions: np.ndarray, contacts: np.ndarray, bone_map, up: np.ndarray,
-                 height: float, skipped: list[str]) -> None:
+def _follow_legs(edited: Motion, edited_positions: np.ndarray, base_positions: np.ndarray, contacts: np.ndarray,
+                 bone_map, up: np.ndarray, height: float, skipped: list[str]) -> None:
     """Move the root so it follows edited legs, in place on ``edited.root_positions``.
 
     Horizontal: the root's travel from its first frame scales by the ratio of the edited
     to the source spread (standard deviation) of the feet along the body's forward axis,
     relative to the pelvis, so longer strides cover more ground. Vertical: on contact
     frames the contacting foot's lowest point (foot or toe joint) returns to its source
-    height; between contacts the offset is interpolated linearly.
+    height; between contacts the offset is interpolated linearly. ``edited_positions``
+    ``(frames, joints, 3)`` are the edited motion's world joint positions, moved in place
+    along with the root.
     """
     pelvis = bone_map.get("pelvis")
     feet = [bone_map.get(f"{side}_foot") for side in SIDES]
     if pelvis is None or all(foot is None for foot in feet):
         skipped.append("root: the bone map needs the pelvis and a foot to move the root with the legs")
         return
-    edited_positions = edited.positions()
 
     frame = _body_frame(base_positions, bone_map, up)
     present = [foot for foot in feet if foot is not None]
@@ -623,6 +653,7 @@ def _follow_legs(edited: Motion, base_positions: np.ndarray, contacts: np.ndarra
         points = sum((_foot_points(bone_map, side) for side in SIDES), [])
         vertical = np.full(edited.frame_count, np.min(base_positions[:, points] @ up) - np.min(edited_positions[:, points] @ up))
     edited.root_positions += vertical[:, None] * up
+    edited_positions += vertical[:, None, None] * up
 
 
 def _loop_state(motion: Motion, positions: np.ndarray, bone_map, up: np.ndarray, height: float) -> tuple[bool, bool]:
@@ -662,6 +693,14 @@ def _close_loop(motion: Motion, bone_map, up: np.ndarray, horizontal: bool) -> N
     if not horizontal:
         difference = (difference @ up) * up
     motion.root_positions[rows] += ramp[rows, None] * difference
+
+
+def _kinematics(motion: Motion) -> tuple[np.ndarray, np.ndarray]:
+    """Return world joint positions ``(frames, joints, 3)`` and rotations ``(frames, joints, 4)``."""
+    positions, world = forward_kinematics(
+        motion.skeleton, motion.rotations, motion.root_positions, motion.translations, return_rotations=True
+    )
+    return positions, world
 
 
 def apply_edit(
@@ -713,23 +752,30 @@ def apply_edit(
         source_frames, np.arange(motion.frame_count)
     )
     if retimed:
-        base = motion.sample(source_frames)
-        base_positions = base.positions()
+        edited = motion.sample(source_frames)
+        # Linear interpolation of the source positions stands in for forward kinematics of
+        # the slerped poses; between neighbouring frames the two differ far below a millimetre.
+        lower = np.floor(source_frames).astype(np.int64)
+        upper = np.minimum(lower + 1, motion.frame_count - 1)
+        weight = (source_frames - lower)[:, None, None]
+        base_positions = source_positions[lower] * (1.0 - weight) + source_positions[upper] * weight
     else:
-        base = motion.copy()
+        edited = motion.copy()
         base_positions = source_positions
     contacts = source_contacts[np.clip(np.round(source_frames).astype(np.int64), 0, motion.frame_count - 1)]
 
-    edited = base.copy()
     rotations = quaternion.make_continuous(edited.rotations, axis=0)
     _apply_extent(rotations, _body_groups(bone_map, motion.skeleton.parents), parameters, skipped)
     edited.rotations = _apply_effort(rotations, motion.frame_rate, parameters)
-    _apply_posture(edited, bone_map, parameters, up, skipped)
+    kinematics = _kinematics(edited)
+    if _apply_posture(edited, bone_map, parameters, up, skipped, *kinematics):
+        kinematics = _kinematics(edited)
+    positions, world = kinematics
     if any(parameters.differs_from_neutral(name) for name in _LEG_PARAMETERS):
-        _follow_legs(edited, base_positions, contacts, bone_map, up, height, skipped)
+        _follow_legs(edited, positions, base_positions, contacts, bone_map, up, height, skipped)
 
     if keep_planted_feet and contacts.any():
-        edited = lock_feet(edited, bone_map, contacts, skipped=skipped)
+        edited = lock_feet(edited, bone_map, contacts, skipped=skipped, positions=positions, world_rotations=world)
     if keep_loop and loops:
         _close_loop(edited, bone_map, up, loops_horizontally)
     edited.rotations = quaternion.make_continuous(quaternion.normalize(edited.rotations), axis=0)

@@ -110,7 +110,7 @@ def test_lock_feet_pins_sliding_foot(kind):
     locked = lock_feet(sliding, bone_map, contacts)
     after = foot_skating(locked, bone_map, contacts)
     assert before > 0.05
-    assert after < 0.02 * before
+    assert after < 0.05 * before
     foot = bone_map.index("left_foot")
     _, world_locked = forward_kinematics(
         locked.skeleton, locked.rotations, locked.root_positions, return_rotations=True

@@ -99,6 +99,10 @@ def main() -> None:
         seconds = time_best(function, arguments.repeats)
         logger.info("%s, %d frames: %.4f s", label, measured.frame_count, seconds)
         lines.append(f"| {label} | {measured.frame_count:,} | {seconds:.4f} |")
+    load = os.getloadavg()[0]
+    lines.append("")
+    lines.append(f"One-minute load average at the end of the run: {load:.1f} on {os.cpu_count()} cores. "
+                 "Other jobs running at the same time make the times longer, never shorter.")
     section = "\n".join(lines) + "\n"
     if not arguments.no_record:
         record(section)

@@ -375,8 +375,8 @@ def lock_feet(
     skipped : list of str, optional
         Receives a message for each side that could not be locked.
     positions, world_rotations : (frames, joints, 3) and (frames, joints, 4) arrays, optional
-        World joint positions and rotations of ``motion``, to avoid running forward
-        kinematics again; pass both or neither.
+        World joint positions and rotations of ``motion``. Passing both saves a forward
+        kinematics pass, and passing only one is the same as passing neither.
 
     Returns
     -------

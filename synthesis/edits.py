@@ -1,6 +1,6 @@
 """Physically meaningful edits of a motion: timing, spatial extent, posture and effort.
 
-:class:`EditParameters` holds the bounded parameters the solver searches, and
+:class:`EditParameters` contains the bounded parameters the solver searches, and
 :func:`apply_edit` applies them to a dense motion (one pose per frame). The edits run in
 this order:
 
@@ -477,9 +477,8 @@ def _apply_effort(rotations: np.ndarray, frame_rate: float, parameters: EditPara
 
     ``rotations`` must be sign-continuous over frames. Filtering acts on the quaternion
     components and renormalises. For the small angles between neighbouring frames this
-    matches filtering in the log space around the mean, and unlike that space it does
-    not wrap for joints that turn more than 180 degrees over the clip (a pelvis in a
-    turning walk). Both filters run in one FFT pass: the low-pass ``S`` (Gaussian of
+    matches filtering in the log space around the mean. Unlike that space, it does not
+    wrap for joints that turn more than 180 degrees over the clip (a pelvis in a turning walk). Both filters run in one FFT pass: the low-pass ``S`` (Gaussian of
     ``smoothness * MAX_SMOOTHING_SECONDS``) followed by the unsharp mask
     ``x + gain * (x - A x)`` (Gaussian ``A`` of ``ACCENT_SECONDS``).
     """
@@ -753,8 +752,8 @@ def apply_edit(
     )
     if retimed:
         edited = motion.sample(source_frames)
-        # Linear interpolation of the source positions stands in for forward kinematics of
-        # the slerped poses; between neighbouring frames the two differ far below a millimetre.
+        # Linear interpolation of the source positions replaces forward kinematics of the
+        # slerped poses. Halfway between frames of a 30 fps Bandai run they differ by 5 mm at most.
         lower = np.floor(source_frames).astype(np.int64)
         upper = np.minimum(lower + 1, motion.frame_count - 1)
         weight = (source_frames - lower)[:, None, None]

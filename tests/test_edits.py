@@ -420,17 +420,22 @@ REAL_EDITS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def bandai_walk(bandai1_dir):
+def _read_walk(bandai1_dir, style: str):
     from synthesis.bvh import read_bvh
 
-    motion = read_bvh(bandai1_dir / "data" / "dataset-1_walk_normal_001.bvh")
+    motion = read_bvh(bandai1_dir / "data" / f"dataset-1_walk_{style}_001.bvh")
     return motion, detect_roles(motion.skeleton)
 
 
+@pytest.fixture(scope="module")
+def bandai_walk(bandai1_dir):
+    return _read_walk(bandai1_dir, "normal")
+
+
+@pytest.mark.parametrize("style", ["normal", "sad", "happy", "tired"])
 @pytest.mark.parametrize("parameters", REAL_EDITS)
-def test_real_walk_keeps_feet_planted(bandai_walk, parameters):
-    motion, bone_map = bandai_walk
+def test_real_walk_keeps_feet_planted(bandai1_dir, style, parameters):
+    motion, bone_map = _read_walk(bandai1_dir, style)
     source_contacts = detect_foot_contacts(motion, bone_map)
     source_skating = foot_skating(motion, bone_map, source_contacts)
     result = apply_edit(motion, bone_map, parameters, return_report=True)

@@ -709,7 +709,8 @@ def read_armature_motion(
         require_bone_channels(obj, action)
 
     if frame_range is None:
-        start, end = _default_frame_range(obj, action, [keys for group in channels.values() for _f, keys in group.values()])
+        all_keys = [keys for group in channels.values() for _fcurve, keys in group.values()]
+        start, end = _default_frame_range(obj, action, all_keys)
     else:
         start, end = (int(frame) for frame in frame_range)
         if end < start:
@@ -823,7 +824,8 @@ def _motion_to_channels(layout: _Layout, motion: Motion) -> tuple[np.ndarray, np
     root_armature = quaternion.rotate(inverse_object, root_positions - layout.object_translation) / scale
 
     locations = np.zeros(motion.rotations.shape[:2] + (3,))
-    locations[:, 0] = quaternion.rotate(quaternion.conjugate(layout.rest_rotations[0]), root_armature - layout.offsets[0])
+    root_rest_inverse = quaternion.conjugate(layout.rest_rotations[0])
+    locations[:, 0] = quaternion.rotate(root_rest_inverse, root_armature - layout.offsets[0])
     if motion.translations is not None:
         local = motion.translations[:, 1:] / scale - layout.offsets[1:]
         locations[:, 1:] = quaternion.rotate(quaternion.conjugate(layout.rest_rotations[1:]), local)
@@ -972,7 +974,9 @@ def write_armature_motion(
         if parsed is not None:
             existing.setdefault(parsed, {})[fcurve.array_index] = fcurve
 
+    span = (float(dense_frames[0]), float(dense_frames[-1]))
     written = 0
+    dropped = 0
     for joint, bone_name in enumerate(layout.names):
         pose_bone = obj.pose.bones[bone_name]
         mode = pose_bone.rotation_mode
@@ -985,7 +989,8 @@ def write_armature_motion(
             q = _sample_rows(rotations[:, joint], frames - frame_start, rotation=True)
             reference = _reference_value(old, size, frames[0], mode)
             values = _rotation_values(q, mode, reference)
-            written += _replace_channel(action, slot, bone_name, prop, values, frames, interpolation, old)
+            dropped += _replace_channel(action, slot, bone_name, prop, values, frames, interpolation, old, span)
+            written += size
 
         if layout.connected[joint]:
             continue
@@ -996,8 +1001,14 @@ def write_armature_motion(
         if joint == 0 or old or recorded is not None or moved:
             frames, interpolation = _key_layout(recorded, dense_frames)
             values = _sample_rows(locations[:, joint], frames - frame_start, rotation=False)
-            written += _replace_channel(action, slot, bone_name, "location", values, frames, interpolation, old)
+            dropped += _replace_channel(action, slot, bone_name, "location", values, frames, interpolation, old, span)
+            written += 3
 
+    if dropped:
+        log.warning(
+            "%d bone keys of action %r lie outside frames %g to %g of the motion and are not in action %r",
+            dropped, source_action.name, span[0], span[1], action.name,
+        )
     action_compat.assign_action(obj, action, slot)
     if not source_action.use_fake_user:
         source_action.use_fake_user = True
@@ -1023,11 +1034,21 @@ def _reference_value(old: dict[int, FCurve], size: int, frame: float, mode: str)
     return np.array([old[index].evaluate(frame) for index in range(size)])
 
 
-def _replace_channel(action, slot, bone_name, prop, values, frames, interpolation, old) -> int:
+def _replace_channel(action, slot, bone_name, prop, values, frames, interpolation, old, span) -> int:
+    """Replace the F-curves ``old`` of one bone channel with keys at ``frames``.
+
+    Returns the number of old keys outside ``span``, the motion's first and last scene
+    frame, which the new F-curves do not keep.
+    """
     extrapolation = next(iter(old.values())).extrapolation if old else 'CONSTANT'
+    dropped = 0
     for fcurve in old.values():
+        key_frames = _foreach_get_pairs(fcurve.keyframe_points, "co")[:, 0]
+        dropped += int(np.count_nonzero(
+            (key_frames < span[0] - _FRAME_TOLERANCE) | (key_frames > span[1] + _FRAME_TOLERANCE)
+        ))
         action_compat.remove_fcurve(action, slot, fcurve)
     data_path = _bone_path(bone_name, prop)
     for index in range(values.shape[1]):
         _write_fcurve(action, slot, data_path, index, bone_name, frames, values[:, index], interpolation, extrapolation)
-    return values.shape[1]
+    return dropped

@@ -435,6 +435,27 @@ def test_write_keeps_other_channels(keyed_rig) -> None:
                 assert group == bone, f"{data_path} is in group {group!r}, expected {bone!r}"
 
 
+def test_write_escapes_bone_names(keyed_rig) -> None:
+    keyed_rig.data.bones["Arm"].name = 'Arm "L" \\ 1'
+    motion, bone_keys = action_io.read_armature_motion(keyed_rig)
+    assert 'Arm "L" \\ 1' in bone_keys.rotation
+    action_io.write_armature_motion(keyed_rig, motion, keyed_rig.animation_data.action, "Escaped", bone_keys)
+    again, again_keys = action_io.read_armature_motion(keyed_rig)
+    assert again_keys.rotation.keys() == bone_keys.rotation.keys()
+    assert_matches_blender(keyed_rig, again, again_keys, [0, 12, 24])
+
+
+def test_write_warns_dropped_keys(keyed_rig, caplog) -> None:
+    motion, bone_keys = action_io.read_armature_motion(keyed_rig, frame_range=(1, 12))
+    with caplog.at_level("WARNING", logger=action_io.log.name):
+        written = action_io.write_armature_motion(
+            keyed_rig, motion, keyed_rig.animation_data.action, "Cut", bone_keys
+        )
+    assert "bone keys of action 'Hand keyed' lie outside frames 1 to 12" in caplog.text
+    curve = bone_fcurves(written, keyed_rig, "Hips")[("rotation_quaternion", 0)]
+    assert [point.co[0] for point in curve.keyframe_points] == [1.0, 10.0]
+
+
 def test_write_keeps_euler_winding(keyed_rig) -> None:
     curves = bone_fcurves(keyed_rig.animation_data.action, keyed_rig, "Spine")
     points = curves[("rotation_euler", 0)].keyframe_points

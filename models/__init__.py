@@ -1,0 +1,1 @@
+"""Bundled ONNX emotion models and the onnxruntime code that runs them."""

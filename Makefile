@@ -107,7 +107,7 @@ test-unit: $(VENV_STAMP)
 	$(VENV)/bin/python -m pytest tests -m "not blender" || $(call NO_TESTS_MESSAGE,tests/)
 
 .SECONDEXPANSION:
-test-blender-%: .venv-blender-%/.installed-bpy-$$(BPY_VERSION_$$*)
+test-blender-%: .venv-blender-%/.installed-bpy-$$(BPY_VERSION_$$*) $$(WHEELS_STAMP)
 	.venv-blender-$*/bin/python -m pytest tests/blender || $(call NO_TESTS_MESSAGE,tests/blender/)
 
 train:

@@ -242,13 +242,22 @@ def require_bone_channels(obj: Object, action: Action) -> list[FCurve]:
 
 
 def check_action_editable(obj: Object, action: Action) -> None:
-    """Raise :class:`ArmatureError` if ``obj`` or ``action`` is linked from a library and so read-only."""
+    """Raise :class:`ArmatureError` if ``obj`` cannot get a new action.
+
+    That is the case when ``obj`` or ``action`` is linked from a library (read-only), or
+    when ``obj`` is in NLA tweak mode.
+    """
     for block, kind in ((obj, "Object"), (action, "Action")):
         if block.library is not None:
             raise ArmatureError(
                 f"{kind} {block.name!r} is linked from library {block.library.filepath!r} and is read-only. "
                 "Make it local (Object > Relations > Make Local) or add a library override first"
             )
+    if obj.animation_data is not None and obj.animation_data.use_tweak_mode:
+        raise ArmatureError(
+            f"Armature {obj.name!r} is in NLA tweak mode, so its action cannot be replaced. "
+            "Exit tweak mode in the NLA editor and try again"
+        )
 
 
 def check_constraints(obj: Object) -> None:
@@ -941,11 +950,6 @@ def write_armature_motion(
     """
     require_armature(obj)
     check_action_editable(obj, source_action)
-    if obj.animation_data is not None and obj.animation_data.use_tweak_mode:
-        raise ArmatureError(
-            f"Armature {obj.name!r} is in NLA tweak mode, so its action cannot be replaced. "
-            "Exit tweak mode in the NLA editor and try again"
-        )
     layout = _armature_layout(obj)
     _check_motion_matches(layout, motion)
 

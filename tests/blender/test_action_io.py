@@ -255,6 +255,13 @@ def test_read_each_rotation_mode(clip_path, mode) -> None:
     assert set(bone_keys.rotation_modes.values()) == {mode}
     assert_matches_blender(obj, motion, bone_keys, [0, 11, motion.frame_count - 1])
 
+    written = action_io.write_armature_motion(obj, motion, obj.animation_data.action, f"Written {mode}", bone_keys)
+    prop = "rotation_axis_angle" if mode == 'AXIS_ANGLE' else "rotation_euler"
+    assert (prop, 0) in bone_fcurves(written, obj, motion.skeleton.names[1])
+    again, again_keys = action_io.read_armature_motion(obj)
+    error = np.abs(again.positions() - motion.positions()).max() / body_height(motion.positions())
+    assert error < TOLERANCE, f"round trip in mode {mode} moved joints by {error:.2e} body heights"
+
 
 def test_read_scaled_rotated_object(clip_path) -> None:
     obj = import_clip(clip_path)

@@ -1,0 +1,258 @@
+"""Run the bundled emotion models with onnxruntime.
+
+The folder of this file contains ``manifest.json`` and the ONNX files it lists:
+
+- ``target_features.onnx``: standardised source features ``(n, features)`` and target
+  PAD ``(n, 3)`` to standardised target features ``(n, features)``;
+- ``pad_regressor.onnx``: standardised features to PAD ``(n, 3)``;
+- ``style_classifier.onnx``: standardised features to probabilities over the styles.
+
+The manifest stores the feature names and order, the feature extractor version the
+models were trained with, the standardiser, the PAD table, the metrics, the training
+data and its licence, and the SHA-256 of every file. This module imports only numpy,
+onnxruntime and the standard library, so it runs inside Blender's Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ModelError", "EmotionModels", "DEFAULT_DIRECTORY", "MANIFEST_NAME", "MANIFEST_FORMAT"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DIRECTORY = Path(__file__).resolve().parent
+MANIFEST_NAME = "manifest.json"
+MANIFEST_FORMAT = 1
+"""Manifest layout version this module reads."""
+
+_RETRAIN = "retrain with `make train`"
+_REINSTALL = "reinstall the extension"
+_AXES = ("pleasure", "arousal", "dominance")
+
+
+class ModelError(Exception):
+    """The bundled models are missing, corrupt or do not match the feature extractor."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _current_feature_version() -> str:
+    # Imported here so that loading a manifest for inspection does not need synthesis.
+    try:
+        from ..synthesis.features import FEATURE_EXTRACTOR_VERSION
+    except ImportError:
+        from synthesis.features import FEATURE_EXTRACTOR_VERSION
+    return str(FEATURE_EXTRACTOR_VERSION)
+
+
+class EmotionModels:
+    """The bundled PAD-to-features, features-to-PAD and style models.
+
+    Create with :meth:`load`. Inference sessions are created on first use, one per
+    model, under a lock, with one intra-op thread each; the methods are safe to call
+    from several threads.
+    """
+
+    def __init__(self, directory: Path, manifest: dict[str, Any]) -> None:
+        self.directory = directory
+        self.manifest = manifest
+        self.feature_names: tuple[str, ...] = tuple(manifest["feature_names"])
+        """Feature names in the order every method expects and returns."""
+        self.feature_extractor_version: str = str(manifest["feature_extractor_version"])
+        self.styles: tuple[str, ...] = tuple(manifest["models"]["style"]["classes"])
+        """Style names in the order of the classifier's probabilities."""
+        self.pad_table: dict[str, tuple[float, float, float]] = {
+            name: tuple(entry["pad"]) for name, entry in manifest["pad_table"].items()
+        }
+        self._mean = np.asarray(manifest["scaler"]["mean"], dtype=np.float64)
+        self._scale = np.asarray(manifest["scaler"]["scale"], dtype=np.float64)
+        self._sessions: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str] | None = None, check_feature_version: bool = True) -> EmotionModels:
+        """Read and check the manifest and model files in ``directory`` (this package's folder by default).
+
+        Raises
+        ------
+        ModelError
+            If the manifest is missing or invalid, a listed file is missing or its
+            SHA-256 differs, or the models were trained on another feature extractor
+            version than ``synthesis.features.FEATURE_EXTRACTOR_VERSION``.
+        """
+        directory = Path(directory) if directory is not None else DEFAULT_DIRECTORY
+        manifest_path = directory / MANIFEST_NAME
+        if not manifest_path.is_file():
+            raise ModelError(f"Model manifest {manifest_path} not found; {_RETRAIN} or {_REINSTALL}")
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ModelError(f"Model manifest {manifest_path} is not valid JSON ({error}); {_REINSTALL}") from error
+        cls._check_manifest(manifest, manifest_path)
+
+        for name, expected in manifest["files"].items():
+            path = directory / name
+            if not path.is_file():
+                raise ModelError(f"Model file {path} listed in {manifest_path.name} not found; {_REINSTALL} or {_RETRAIN}")
+            actual = _sha256(path)
+            if actual != expected:
+                raise ModelError(
+                    f"Model file {path} is corrupt: SHA-256 {actual[:12]}... differs from {expected[:12]}... "
+                    f"in {manifest_path.name}; {_REINSTALL} or {_RETRAIN}"
+                )
+
+        if check_feature_version:
+            current = _current_feature_version()
+            trained = str(manifest["feature_extractor_version"])
+            if trained != current:
+                raise ModelError(
+                    f"Models in {manifest_path} were trained on feature extractor version {trained}, "
+                    f"but synthesis.features is version {current}; {_RETRAIN}"
+                )
+        logger.info("Loaded emotion models from %s (feature extractor %s)", directory, manifest["feature_extractor_version"])
+        return cls(directory, manifest)
+
+    @staticmethod
+    def _check_manifest(manifest: Any, path: Path) -> None:
+        if not isinstance(manifest, dict):
+            raise ModelError(f"Model manifest {path} is not a JSON object; {_REINSTALL}")
+        if manifest.get("format") != MANIFEST_FORMAT:
+            raise ModelError(
+                f"Model manifest {path} has format {manifest.get('format')!r}, expected {MANIFEST_FORMAT}; "
+                f"{_REINSTALL} or {_RETRAIN}"
+            )
+        required = ("feature_names", "feature_extractor_version", "scaler", "models", "files", "pad_table")
+        missing = [key for key in required if key not in manifest]
+        if missing:
+            raise ModelError(f"Model manifest {path} lacks {', '.join(missing)}; {_REINSTALL} or {_RETRAIN}")
+        count = len(manifest["feature_names"])
+        scaler = manifest["scaler"]
+        if len(scaler.get("mean", ())) != count or len(scaler.get("scale", ())) != count:
+            raise ModelError(f"Model manifest {path}: scaler size differs from the {count} feature names; {_RETRAIN}")
+        for role in ("target", "pad", "style"):
+            entry = manifest["models"].get(role)
+            if not isinstance(entry, dict) or entry.get("file") not in manifest["files"]:
+                raise ModelError(f"Model manifest {path} lists no file for the {role} model; {_REINSTALL} or {_RETRAIN}")
+
+    def _session(self, role: str) -> Any:
+        with self._lock:
+            session = self._sessions.get(role)
+            if session is None:
+                import onnxruntime
+
+                path = self.directory / self.manifest["models"][role]["file"]
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = 1
+                options.inter_op_num_threads = 1
+                try:
+                    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+                except Exception as error:  # onnxruntime raises its own exception types for invalid graphs
+                    raise ModelError(f"Model file {path} could not be loaded by onnxruntime ({error}); {_REINSTALL}") from error
+                self._sessions[role] = session
+            return session
+
+    def _features(self, features: Any, name: str = "features") -> tuple[np.ndarray, bool]:
+        """Validate ``(features,)`` or ``(n, features)`` and return them standardised as ``(n, features)``."""
+        array = np.asarray(features, dtype=np.float64)
+        single = array.ndim == 1
+        if single:
+            array = array[None, :]
+        count = len(self.feature_names)
+        if array.ndim != 2 or array.shape[1] != count or array.shape[0] == 0:
+            raise ValueError(f"{name} must have shape ({count},) or (n, {count}) in feature_names order, got {np.shape(features)}")
+        if not np.all(np.isfinite(array)):
+            row, column = np.argwhere(~np.isfinite(array))[0]
+            raise ValueError(f"{name} has a non-finite value for {self.feature_names[column]!r} (row {row})")
+        return ((array - self._mean) / self._scale).astype(np.float32), single
+
+    @staticmethod
+    def _pad(pad: Any, rows: int) -> np.ndarray:
+        array = np.asarray(pad, dtype=np.float64)
+        if array.ndim == 1:
+            array = np.broadcast_to(array, (rows, array.shape[0]))
+        if array.ndim != 2 or array.shape[1] != 3 or array.shape[0] != rows:
+            raise ValueError(f"PAD must have shape (3,) or ({rows}, 3), got {np.shape(pad)}")
+        for axis, values in zip(_AXES, array.T):
+            for value in values:
+                if math.isnan(value) or not -1.0 <= value <= 1.0:
+                    raise ValueError(
+                        f"PAD value {value:g} for {axis} is outside [-1, 1]; "
+                        "pleasure, arousal and dominance each range from -1 to 1"
+                    )
+        return array.astype(np.float32)
+
+    def _run(self, role: str, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        session = self._session(role)
+        output = self.manifest["models"][role]["output"]
+        return np.asarray(session.run([output], inputs)[0], dtype=np.float64)
+
+    def target_features(self, source_features: Any, pad: Any) -> np.ndarray:
+        """Return the features the motion should have to express ``pad``.
+
+        Parameters
+        ----------
+        source_features
+            ``(features,)`` or ``(n, features)`` clip features of the motion being edited,
+            in ``feature_names`` order. It may already carry an emotion: the model reads
+            the movement's content from it and ignores its emotion.
+        pad
+            ``(3,)`` or ``(n, 3)`` target pleasure, arousal and dominance in [-1, 1].
+
+        Returns
+        -------
+        numpy.ndarray
+            Target features with the shape of ``source_features``.
+        """
+        standardized, single = self._features(source_features, "source_features")
+        pad_array = self._pad(pad, standardized.shape[0])
+        entry = self.manifest["models"]["target"]
+        result = self._run("target", {entry["inputs"][0]: standardized, entry["inputs"][1]: pad_array})
+        result = result * self._scale + self._mean
+        return result[0] if single else result
+
+    def estimate_pad(self, features: Any) -> np.ndarray:
+        """Estimate pleasure, arousal and dominance from absolute clip features.
+
+        Returns ``(3,)`` for ``(features,)`` input and ``(n, 3)`` for ``(n, features)``,
+        clipped to [-1, 1].
+        """
+        standardized, single = self._features(features)
+        entry = self.manifest["models"]["pad"]
+        result = np.clip(self._run("pad", {entry["inputs"][0]: standardized}).reshape(-1, 3), -1.0, 1.0)
+        return result[0] if single else result
+
+    def style_probabilities(self, features: Any) -> np.ndarray:
+        """Return ``(n, styles)`` probabilities over :attr:`styles` for ``(n, features)`` or ``(features,)``."""
+        standardized, _ = self._features(features)
+        entry = self.manifest["models"]["style"]
+        return self._run("style", {entry["inputs"][0]: standardized}).reshape(standardized.shape[0], -1)
+
+    def classify(self, features: Any) -> tuple[str, dict[str, float]]:
+        """Return the most likely emotional style of one clip and the probability of every style."""
+        array = np.asarray(features, dtype=np.float64)
+        if array.ndim != 1:
+            raise ValueError(f"classify takes one clip's features of shape ({len(self.feature_names)},), got {array.shape}")
+        probabilities = self.style_probabilities(array)[0]
+        table = {style: float(value) for style, value in zip(self.styles, probabilities)}
+        return self.styles[int(np.argmax(probabilities))], table
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """Held-out metrics recorded at training time."""
+        return dict(self.manifest.get("metrics", {}))

@@ -1,0 +1,68 @@
+"""scikit-learn models that read PAD and the emotional style from absolute LMA features.
+
+An arbitrary user clip has no neutral reference of the same movement, so these models
+take absolute standardised clip features. Candidates are compared by
+leave-one-content-out cross-validation in ``training.evaluate`` and the best is
+exported with skl2onnx.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.multioutput import MultiOutputRegressor
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.svm import SVC, SVR
+
+__all__ = ["REGRESSORS", "CLASSIFIERS", "make_regressor", "make_classifier"]
+
+
+def _gradient_boosting_regressor(seed: int) -> BaseEstimator:
+    return MultiOutputRegressor(
+        GradientBoostingRegressor(n_estimators=150, max_depth=2, learning_rate=0.05, subsample=0.8, random_state=seed)
+    )
+
+
+REGRESSORS: dict[str, Callable[[int], BaseEstimator]] = {
+    "ridge": lambda seed: Ridge(alpha=10.0),
+    "gradient-boosting": _gradient_boosting_regressor,
+    "svr": lambda seed: MultiOutputRegressor(SVR(C=1.0, epsilon=0.05)),
+    "mlp": lambda seed: MLPRegressor(
+        hidden_layer_sizes=(32,), alpha=1.0, max_iter=3000, learning_rate_init=3e-3, random_state=seed
+    ),
+}
+"""Candidate PAD regressors by name; each factory takes the random seed."""
+
+CLASSIFIERS: dict[str, Callable[[int], BaseEstimator]] = {
+    "logistic": lambda seed: LogisticRegression(C=0.5, max_iter=5000),
+    "svc": lambda seed: SVC(C=3.0, probability=True, random_state=seed),
+    "random-forest": lambda seed: RandomForestClassifier(n_estimators=200, max_depth=6, random_state=seed),
+    "gradient-boosting": lambda seed: GradientBoostingClassifier(
+        n_estimators=100, max_depth=2, learning_rate=0.1, subsample=0.8, random_state=seed
+    ),
+    "mlp": lambda seed: MLPClassifier(hidden_layer_sizes=(32,), alpha=1.0, max_iter=3000, random_state=seed),
+}
+"""Candidate style classifiers over the eight emotional styles by name."""
+
+
+def make_regressor(name: str, seed: int = 0) -> BaseEstimator:
+    """Return an unfitted PAD regressor from ``REGRESSORS``."""
+    if name not in REGRESSORS:
+        raise ValueError(f"Unknown PAD regressor {name!r}; choose one of {', '.join(REGRESSORS)}")
+    return REGRESSORS[name](seed)
+
+
+def make_classifier(name: str, seed: int = 0) -> BaseEstimator:
+    """Return an unfitted style classifier from ``CLASSIFIERS``."""
+    if name not in CLASSIFIERS:
+        raise ValueError(f"Unknown style classifier {name!r}; choose one of {', '.join(CLASSIFIERS)}")
+    return CLASSIFIERS[name](seed)
+
+
+def predict_pad(model: BaseEstimator, features: np.ndarray) -> np.ndarray:
+    """Return ``(n, 3)`` PAD predictions clipped to [-1, 1]."""
+    return np.clip(np.asarray(model.predict(features), dtype=np.float64).reshape(-1, 3), -1.0, 1.0)

@@ -1,0 +1,271 @@
+"""Write ``docs/model_report.md`` and its figures from the cross-validation results."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from models.emotions import EMOTIONAL_STYLES, emotion_pad
+from training import networks
+from training.data import FeatureSet, Standardizer
+from training.evaluate import ExperimentOptions, FoldResult
+
+__all__ = ["write_report"]
+
+logger = logging.getLogger(__name__)
+
+STYLE_COLOURS = {
+    "normal": "#7f7f7f",
+    "happy": "#ffbf00",
+    "sad": "#1f77b4",
+    "angry": "#d62728",
+    "proud": "#9467bd",
+    "not-confident": "#8c564b",
+    "tired": "#17becf",
+    "active": "#2ca02c",
+}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as pyplot
+
+    return pyplot
+
+
+def _scatter(axis, points: np.ndarray, styles: list[str], title: str, labels: tuple[str, str]) -> None:
+    for style in EMOTIONAL_STYLES:
+        mask = np.array([s == style for s in styles])
+        if mask.any():
+            axis.scatter(points[mask, 0], points[mask, 1], s=22, color=STYLE_COLOURS[style], label=style, alpha=0.85)
+    axis.set_title(title, fontsize=9)
+    axis.set_xlabel(labels[0])
+    axis.set_ylabel(labels[1])
+
+
+def plot_latents(path: Path, features: FeatureSet, options: ExperimentOptions, results: list[FoldResult]) -> None:
+    """Plot the baseline VAE latent and the content-emotion network's emotion code, coloured by style."""
+    pyplot = _pyplot()
+    emotional = features.where(lambda clip: clip.dataset == 1 and clip.emotional)
+    scaler = Standardizer.fit(emotional.clip_features)
+    vae = networks.train_vae(scaler.transform(emotional.clip_features), options.settings)
+    with torch.no_grad():
+        latent, _ = vae.encode(torch.as_tensor(scaler.transform(emotional.clip_features), dtype=torch.float32))
+    styles = [clip.style for clip in emotional.clips]
+    held_out_styles = [style for result in results for style in result.test_styles]
+    codes = np.concatenate([result.emotion_code for result in results])
+
+    figure, axes = pyplot.subplots(1, 3, figsize=(13, 4.2))
+    _scatter(axes[0], latent.numpy(), styles, "Baseline VAE latent (trained on all clips)", ("z1", "z2"))
+    _scatter(axes[1], codes[:, :2], held_out_styles, "Content-emotion code, held-out contents", ("pleasure", "arousal"))
+    _scatter(axes[2], codes[:, [0, 2]], held_out_styles, "Content-emotion code, held-out contents", ("pleasure", "dominance"))
+    for style in EMOTIONAL_STYLES:
+        pad = emotion_pad(style)
+        axes[1].scatter(pad[0], pad[1], marker="*", s=180, color=STYLE_COLOURS[style], edgecolor="black")
+        axes[2].scatter(pad[0], pad[2], marker="*", s=180, color=STYLE_COLOURS[style], edgecolor="black")
+    axes[0].legend(fontsize=7, loc="best")
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    pyplot.close(figure)
+
+
+def plot_confusion(path: Path, confusion: list[list[int]], title: str) -> None:
+    pyplot = _pyplot()
+    matrix = np.array(confusion)
+    figure, axis = pyplot.subplots(figsize=(5.5, 5))
+    axis.imshow(matrix, cmap="Blues")
+    for row in range(matrix.shape[0]):
+        for column in range(matrix.shape[1]):
+            axis.text(column, row, str(matrix[row, column]), ha="center", va="center", fontsize=8)
+    axis.set_xticks(range(len(EMOTIONAL_STYLES)), EMOTIONAL_STYLES, rotation=45, ha="right", fontsize=8)
+    axis.set_yticks(range(len(EMOTIONAL_STYLES)), EMOTIONAL_STYLES, fontsize=8)
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("true")
+    axis.set_title(title, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    pyplot.close(figure)
+
+
+def plot_reconstruction(path: Path, names: tuple[str, ...], summary: dict) -> None:
+    pyplot = _pyplot()
+    positions = np.arange(len(names))
+    figure, axis = pyplot.subplots(figsize=(11, 4))
+    axis.bar(positions - 0.2, summary["mean_baseline_per_feature"], width=0.4, label="mean of training clips")
+    axis.bar(positions + 0.2, summary["vae_reconstruction_per_feature"], width=0.4, label="baseline VAE reconstruction")
+    axis.set_xticks(positions, names, rotation=60, ha="right", fontsize=7)
+    axis.set_ylabel("MAE (standard deviations)")
+    axis.set_title("Held-out reconstruction error per feature", fontsize=9)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    pyplot.close(figure)
+
+
+def _row(values: list[str]) -> str:
+    return "| " + " | ".join(values) + " |"
+
+
+def _triple(values: list[float] | None) -> str:
+    if values is None:
+        return "n/a"
+    return " / ".join(f"{value:.3f}" for value in values)
+
+
+def _status(passed: bool) -> str:
+    return "met" if passed else "missed"
+
+
+def write_report(
+    path: Path,
+    features: FeatureSet,
+    options: ExperimentOptions,
+    results: list[FoldResult],
+    experiments: dict[str, Any],
+    choice: dict[str, str],
+    metrics: dict[str, Any],
+    models_dir: Path,
+    training_seconds: float | None = None,
+) -> None:
+    """Write the Markdown report and the PNG figures next to it under ``figures/``."""
+    summary = experiments["main"]
+    figures = path.parent / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    plot_latents(figures / "latent_space.png", features, options, results)
+    plot_confusion(figures / "confusion.png", summary["confusion"][choice["classifier"]], f"Style classifier ({choice['classifier']}), held-out contents")
+    plot_reconstruction(figures / "reconstruction.png", features.names, summary)
+
+    design = choice["design"]
+    round_trip = metrics["round_trip_pad_mae"]
+    reduction = metrics["target_features_reduction_vs_mean_style_delta"]
+    lines = [
+        "# Emotion models: training report",
+        "",
+        "Written by `make train` (`python -m training.train`); every number below is measured by that run.",
+        f"Feature extractor version {features.version}, {len(features.names)} features, "
+        f"{len(features.clips)} clips ({summary['test_clips']} held-out emotional clips, "
+        f"{summary['target_pairs']} normal-to-style pairs).",
+        "",
+        "Evaluation: leave-one-content-out cross-validation over the eight contents of bandai-namco-1 recorded in "
+        "every style (walk, run, dash, walk-left, walk-right, bow, bye, byebye). A fold holds out all clips of one "
+        "content, including the second dataset's clips with the same content name, and fits the standardiser and "
+        "every model on the rest. Feature errors are in standard deviations of the training clips.",
+        "",
+        "## Shipped models against the targets",
+        "",
+        _row(["measure", "target", "shipped", "baseline", "status"]),
+        _row(["---"] * 5),
+        _row([
+            "round trip PAD -> features -> PAD, MAE P / A / D",
+            "<= 0.15 each",
+            _triple(round_trip),
+            f"VAE + GBR: {_triple(metrics['round_trip_pad_mae_vae_gbr'])}",
+            _status(max(round_trip) <= 0.15),
+        ]),
+        _row([
+            "recognition over 8 emotional styles, top-1",
+            ">= 70%",
+            f"{metrics['recognition_top1']:.1%} ({choice['classifier']})",
+            f"chance 12.5%",
+            _status(metrics["recognition_top1"] >= 0.70),
+        ]),
+        _row([
+            f"target features of unseen content from its normal clip ({design}), MAE",
+            ">= 20% below mean-style-delta",
+            f"{metrics['target_features_mae']:.3f} ({reduction:+.1%} vs baseline)",
+            f"mean-style-delta {metrics['target_features_mae_mean_style_delta']:.3f}",
+            _status(reduction >= 0.20),
+        ]),
+        _row([
+            "VAE reconstruction, MAE",
+            "below the mean",
+            f"{metrics['vae_reconstruction_mae']:.3f}",
+            f"mean {metrics['mean_baseline_mae']:.3f}",
+            _status(metrics["vae_reconstruction_mae"] < metrics["mean_baseline_mae"]),
+        ]),
+        _row(["PAD estimate from a real clip, MAE P / A / D", "", _triple(metrics["pad_mae"]) + f" ({choice['regressor']})", "", ""]),
+        "",
+        "## Target-feature designs",
+        "",
+        "`mean-style-delta` adds the average change from normal to the style over the training contents (it needs the "
+        "style, not just PAD). `vae-gbr` is the original design: a VAE latent reached from PAD by gradient-boosted "
+        "regressors, ignoring the edited motion. `content-emotion` splits the latent into a content code read from "
+        "the source motion and the PAD itself, trained by cross-reconstruction. `delta-mlp` regresses the change "
+        "from the source features and the PAD.",
+        "",
+        _row(["design", "target MAE", *[f"{style}" for style in EMOTIONAL_STYLES[1:]], f"round trip ({choice['regressor']})"]),
+        _row(["---"] * (3 + len(EMOTIONAL_STYLES) - 1)),
+    ]
+    for name, error in summary["target_error"].items():
+        per_style = summary["target_error_per_style"][name]
+        lines.append(_row([name, f"{error:.3f}", *[f"{per_style.get(style, float('nan')):.3f}" for style in EMOTIONAL_STYLES[1:]],
+                           _triple(summary["round_trip"][choice["regressor"]][name])]))
+    lines.append(_row(["real target clips", "0", *[""] * (len(EMOTIONAL_STYLES) - 1),
+                       _triple(summary["round_trip"][choice["regressor"]]["true-target"])]))
+    lines += [
+        "",
+        "The last row reads PAD back from the real styled clips: the round trip cannot beat the PAD regressor itself.",
+        "",
+        "## Analysis models (absolute features)",
+        "",
+        _row(["PAD regressor", "MAE P / A / D", "nearest-style top-1"]),
+        _row(["---"] * 3),
+    ]
+    for name, error in summary["pad_error"].items():
+        lines.append(_row([name, _triple(error), f"{summary['recognition'][f'nearest-pad/{name}']:.1%}"]))
+    lines += ["", _row(["style classifier", "top-1"]), _row(["---"] * 2)]
+    for name, accuracy in summary["recognition"].items():
+        if not name.startswith("nearest-pad/"):
+            lines.append(_row([name, f"{accuracy:.1%}"]))
+    lines += [
+        "",
+        f"Shipped: target design `{design}`, PAD regressor `{choice['regressor']}`, classifier `{choice['classifier']}` "
+        "(the lowest mean error or highest top-1 above).",
+        "",
+        "![confusion matrix](figures/confusion.png)",
+        "",
+        "## Latent space",
+        "",
+        "Left: the baseline VAE's latent of every emotional clip of bandai-namco-1; styles do not separate, which is why "
+        "regressing from PAD to this latent failed. Middle and right: the emotion part of the content-emotion "
+        "network's latent for held-out contents, with the PAD table's values as stars.",
+        "",
+        "![latent space](figures/latent_space.png)",
+        "",
+        "## Reconstruction per feature",
+        "",
+        "![reconstruction](figures/reconstruction.png)",
+        "",
+    ]
+    if "unlabelled" in experiments:
+        lines += [
+            "## Do unlabelled clips help?",
+            "",
+            "The same cross-validation with the networks trained on different clip sets (PAD models unchanged).",
+            "",
+            _row(["network training clips", "VAE reconstruction MAE", "content-emotion target MAE"]),
+            _row(["---"] * 3),
+        ]
+        for label, values in experiments["unlabelled"].items():
+            lines.append(_row([label, f"{values['vae_reconstruction']:.3f}", f"{values['target_error']:.3f}"]))
+        lines.append("")
+    lines += [
+        "## Data and licence",
+        "",
+        "Bandai-Namco-Research-Motiondataset 1 and 2, CC BY-NC 4.0, (c) Bandai Namco Research Inc. Models trained on "
+        "it may be used only non-commercially, with attribution.",
+        "",
+        "PAD values: Russell & Mehrabian (1977) factor scores; `not-confident`, `active` and `exhausted` are estimates "
+        "from the nearest listed terms (see `models/emotions.py`).",
+        "",
+    ]
+    if training_seconds is not None:
+        lines.insert(3, f"Run time: {training_seconds / 60:.1f} minutes on this machine's CPU cores.")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    logger.info("Wrote %s", path)

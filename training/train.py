@@ -1,0 +1,182 @@
+"""Rebuild the bundled emotion models from the Bandai Namco datasets.
+
+Run from the repository root (``make train`` does)::
+
+    python -m training.train
+
+Steps, top to bottom: index clips and extract features; leave-one-content-out
+cross-validation of every design; the unlabelled-data experiment; choose the best
+target design, PAD regressor and style classifier; refit them on all clips; export
+ONNX files and ``models/manifest.json``; write ``docs/model_report.md`` with figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import torch
+
+from models.emotions import EMOTIONAL_STYLES, EMOTIONS
+from training import analysis, evaluate, export, networks
+from training.data import (
+    DEFAULT_DATASET_ROOT,
+    REPOSITORY_ROOT,
+    FeatureSet,
+    Standardizer,
+    compute_features,
+    index_clips,
+    pad_matrix,
+)
+
+logger = logging.getLogger("training.train")
+
+LICENCE = (
+    "Bandai-Namco-Research-Motiondataset, CC BY-NC 4.0, (c) Bandai Namco Research Inc.; "
+    "models trained on it may be used only non-commercially, with attribution"
+)
+SHIPPED_DESIGNS = ("content-emotion", "delta-mlp")
+"""Target designs that take the edited motion into account; the best of them ships."""
+
+
+def _parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASET_ROOT, help="folder with bandai-namco-1 and -2")
+    parser.add_argument("--output", type=Path, default=REPOSITORY_ROOT / "models", help="folder for the ONNX files and manifest")
+    parser.add_argument("--artifacts", type=Path, default=REPOSITORY_ROOT / "training" / "artifacts")
+    parser.add_argument("--report", type=Path, default=REPOSITORY_ROOT / "docs" / "model_report.md")
+    parser.add_argument("--epochs", type=int, default=networks.TrainSettings.epochs, help="optimisation steps per network")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--skip-evaluation", action="store_true", help="skip cross-validation and use the default designs")
+    parser.add_argument("--no-report", action="store_true", help="do not write the report and figures")
+    return parser.parse_args(argv)
+
+
+def choose_models(summary: dict[str, Any]) -> dict[str, str]:
+    """Pick the shipped target design, PAD regressor and classifier from the cross-validation summary."""
+    design = min(SHIPPED_DESIGNS, key=lambda name: summary["target_error"][name])
+    regressor = min(summary["pad_error"], key=lambda name: float(np.mean(summary["pad_error"][name])))
+    classifiers = [name for name in summary["recognition"] if not name.startswith("nearest-pad/")]
+    classifier = max(classifiers, key=lambda name: summary["recognition"][name])
+    return {"design": design, "regressor": regressor, "classifier": classifier}
+
+
+def fit_final(features: FeatureSet, choice: dict[str, str], options: evaluate.ExperimentOptions) -> dict[str, Any]:
+    """Fit the chosen models on every clip."""
+    settings = options.settings
+    emotional = features.where(lambda clip: clip.dataset == 1 and clip.emotional)
+    scaler = Standardizer.fit(emotional.clip_features)
+    network_set = evaluate._network_training_set(features, scaler, options)
+    if choice["design"] == "content-emotion":
+        target_model = networks.train_content_emotion(network_set, settings)
+    else:
+        target_model = networks.train_delta(network_set, settings)
+
+    x = scaler.transform(emotional.clip_features)
+    pad = pad_matrix(emotional.clips)
+    regressor_x, regressor_pad = x, pad
+    if options.analysis_dataset2:
+        extra = features.where(lambda clip: clip.dataset == 2 and clip.emotional)
+        regressor_x = np.concatenate([x, scaler.transform(extra.clip_features)])
+        regressor_pad = np.concatenate([pad, pad_matrix(extra.clips)])
+    regressor = analysis.make_regressor(choice["regressor"], settings.seed).fit(regressor_x, regressor_pad)
+    labels = np.array([EMOTIONAL_STYLES.index(clip.style) for clip in emotional.clips])
+    classifier = analysis.make_classifier(choice["classifier"], settings.seed).fit(x, labels)
+    return {"scaler": scaler, "target": target_model, "regressor": regressor, "classifier": classifier}
+
+
+def export_models(
+    fitted: dict[str, Any], features: FeatureSet, choice: dict[str, str], options: evaluate.ExperimentOptions,
+    metrics: dict[str, Any], output: Path,
+) -> Path:
+    """Write the ONNX files and the manifest into ``output``."""
+    output.mkdir(parents=True, exist_ok=True)
+    count = len(features.names)
+    target_entry = export.export_target_network(fitted["target"], count, output / "target_features.onnx")
+    target_entry["design"] = choice["design"]
+    pad_entry = export.export_regressor(fitted["regressor"], count, output / "pad_regressor.onnx")
+    pad_entry["design"] = choice["regressor"]
+    class_names = [EMOTIONAL_STYLES[int(label)] for label in fitted["classifier"].classes_]
+    style_entry = export.export_classifier(fitted["classifier"], count, output / "style_classifier.onnx", class_names)
+    style_entry["design"] = choice["classifier"]
+    clips = features.clips
+    manifest = {
+        "feature_extractor_version": features.version,
+        "feature_names": list(features.names),
+        "scaler": {"mean": fitted["scaler"].mean, "scale": fitted["scaler"].scale},
+        "models": {"target": target_entry, "pad": pad_entry, "style": style_entry},
+        "latent": {
+            "content_size": options.settings.content_size if choice["design"] == "content-emotion" else 0,
+            "emotion_size": 3,
+            "baseline_vae_latent_size": options.settings.latent_size,
+        },
+        "pad_table": {
+            name: {"pad": list(emotion.pad), "source": emotion.source, "estimated": emotion.estimated}
+            for name, emotion in EMOTIONS.items()
+        },
+        "metrics": metrics,
+        "training": {
+            "datasets": sorted({f"bandai-namco-{clip.dataset}" for clip in clips}),
+            "clips": len(clips),
+            "emotional_clips_dataset_1": sum(1 for clip in clips if clip.dataset == 1 and clip.emotional),
+            "options": {key: value for key, value in asdict(options).items() if key != "settings"},
+            "settings": asdict(options.settings),
+            "torch": torch.__version__,
+        },
+        "licence": LICENCE,
+    }
+    return export.write_manifest(output, manifest)
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = _parse_arguments(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    torch.set_num_threads(arguments.threads)
+    started = time.monotonic()
+
+    clips = index_clips(arguments.datasets)
+    features = compute_features(clips, cache_dir=arguments.artifacts / "features", progress=True)
+    settings = networks.TrainSettings(epochs=arguments.epochs, seed=arguments.seed)
+    options = evaluate.ExperimentOptions(settings=settings)
+
+    metrics: dict[str, Any] = {}
+    experiments: dict[str, Any] = {}
+    results: list[evaluate.FoldResult] = []
+    choice = {"design": "content-emotion", "regressor": "svr", "classifier": "logistic"}
+    if not arguments.skip_evaluation:
+        results = evaluate.run_cv(features, options, progress=True)
+        summary = evaluate.summarize(results)
+        choice = choose_models(summary)
+        metrics = evaluate.headline_metrics(summary, choice)
+        experiments = {"main": summary}
+        logger.info("Chosen models: %s", choice)
+        logger.info("Held-out metrics: %s", json.dumps(metrics, default=float))
+
+    fitted = fit_final(features, choice, options)
+    arguments.artifacts.mkdir(parents=True, exist_ok=True)
+    joblib.dump(
+        {"regressor": fitted["regressor"], "classifier": fitted["classifier"], "scaler": fitted["scaler"], "choice": choice},
+        arguments.artifacts / "analysis_models.joblib",
+    )
+    torch.save(fitted["target"].state_dict(), arguments.artifacts / "target_network.pt")
+    manifest_path = export_models(fitted, features, choice, options, metrics, arguments.output)
+    logger.info("Wrote %s", manifest_path)
+
+    if experiments and not arguments.no_report:
+        from training import report
+
+        report.write_report(arguments.report, features, options, results, experiments, choice, metrics, arguments.output)
+    logger.info("Training finished in %.0f s", time.monotonic() - started)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -20,21 +20,27 @@ trunk, so a rest pose lying along any axis is fine. The feature table with formu
 units and LMA components is :data:`FEATURES`; ``docs/lma_features.md`` explains the
 choice and how well each feature separates emotional styles.
 
-Cost: one forward-kinematics pass over the source frames plus vectorised numpy over
-samples and windows; see ``docs/benchmarks.md`` for measured times.
+Cost: one forward-kinematics pass over the source frames, restricted to the role joints
+the features read and their ancestors, plus vectorised numpy over samples and windows;
+see ``docs/benchmarks.md`` for measured times. Rest-pose measures depend only on the
+skeleton and the bone map: :class:`FeatureExtractor` computes them once for many
+motions, and the module-level functions keep them per skeleton object.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import math
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
 
+from ._kinematics_subset import JointSubsetKinematics
 from .roles import BoneMap, body_height
-from .skeleton import Motion, MotionError, forward_kinematics
+from .skeleton import Motion, MotionError, Skeleton
 
 __all__ = [
     "FEATURE_EXTRACTOR_VERSION",
@@ -42,6 +48,7 @@ __all__ = [
     "FEATURES",
     "FeatureInfo",
     "FeatureSettings",
+    "FeatureExtractor",
     "window_features",
     "clip_features",
     "window_times",
@@ -388,8 +395,7 @@ _BODY_ROLES = (
 )
 
 
-def _rig(motion: Motion, bone_map: BoneMap) -> _Rig:
-    skeleton = motion.skeleton
+def _rig(skeleton: Skeleton, bone_map: BoneMap) -> _Rig:
     pelvis, neck, head = bone_map.index("pelvis"), bone_map.index("neck"), bone_map.index("head")
     upper_arms = (bone_map.index("left_upper_arm"), bone_map.index("right_upper_arm"))
     hands = (bone_map.index("left_hand"), bone_map.index("right_hand"))
@@ -428,13 +434,6 @@ def _rig(motion: Motion, bone_map: BoneMap) -> _Rig:
         pelvis, neck, head, upper_arms, hands, thighs, feet, body_joints, height, arm_lengths,
         leg_lengths, arm_span, trunk_length, head_reach, head_rest_angle, shoulder_rest,
     )
-
-
-def _source_positions(motion: Motion) -> np.ndarray:
-    """Return world positions ``(frames, joints, 3)`` of every source frame."""
-    positions = forward_kinematics(motion.skeleton, motion.rotations, motion.root_positions, motion.translations)
-    assert isinstance(positions, np.ndarray)
-    return positions
 
 
 def _sample_positions(source: np.ndarray, frame_rate: float, grid: _Grid) -> np.ndarray:
@@ -538,9 +537,13 @@ def _per_sample(positions: np.ndarray, rig: _Rig, up: np.ndarray, dt: float, smo
     window = max(5, 2 * int(round(smoothing_seconds / dt / 2.0)) + 1)
     effectors = np.stack([hands[:, 0], hands[:, 1], feet[:, 0], feet[:, 1], head], axis=1) - pelvis[:, None]
     smooth, velocity, acceleration, jerk = _derivatives(effectors, dt, window)
-    _, body_velocity = _derivatives(positions[:, list(rig.body_joints)], dt, window, orders=2)
-    smooth_head, head_velocity = _derivatives(head, dt, window, orders=2)
-    _, pelvis_velocity = _derivatives(pelvis, dt, window, orders=2)
+    # Head and pelvis are body joints, so their velocities and the smoothed head path are
+    # columns of the body's fit instead of two more fits.
+    body_joints = list(rig.body_joints)
+    smooth_body, body_velocity = _derivatives(positions[:, body_joints], dt, window, orders=2)
+    smooth_head = smooth_body[:, body_joints.index(rig.head)]
+    head_velocity = body_velocity[:, body_joints.index(rig.head)]
+    pelvis_velocity = body_velocity[:, body_joints.index(rig.pelvis)]
     vertical = pelvis_velocity @ up
     horizontal = pelvis_velocity - vertical[:, None] * up
 
@@ -622,11 +625,18 @@ def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.where(still, 0.0, (values * weights).sum(axis=axes) / np.where(still, 1.0, total))
 
 
-def _aggregate(per_sample: dict, index: np.ndarray, rate: float) -> np.ndarray:
+def _aggregate(per_sample: dict, index: np.ndarray, rate: float, whole_tempo: float | None = None) -> np.ndarray:
     """Aggregate per-sample measures over the samples ``index: (windows, samples)``.
 
-    Returns ``(windows, features)`` in ``FEATURE_NAMES`` order.
+    ``whole_tempo``, the tempo of all samples when the caller has it, replaces the
+    Fourier transform when ``index`` is one window over all samples. Returns
+    ``(windows, features)`` in ``FEATURE_NAMES`` order.
     """
+    paths = per_sample["effector_paths"]
+    if whole_tempo is not None and index.shape == (1, len(paths)):
+        tempo = np.array([whole_tempo])
+    else:
+        tempo = _tempo(paths[index], rate)
     values = {name: per_sample[name][index].mean(axis=1) for name in _SHAPE_NAMES}
     energy = per_sample["effector_energy"][index]
     acceleration = per_sample["effector_acceleration"][index]
@@ -640,7 +650,7 @@ def _aggregate(per_sample: dict, index: np.ndarray, rate: float) -> np.ndarray:
         body_energy_mean=per_sample["body_energy"][index].mean(axis=1),
         effector_acceleration_mean=mean_acceleration,
         effector_acceleration_peak=np.percentile(acceleration, _PEAK_PERCENTILE, axis=1),
-        tempo=_tempo(per_sample["effector_paths"][index], rate),
+        tempo=tempo,
         hand_directness=_weighted_mean(per_sample["hand_directness"][index], per_sample["hand_arc"][index]),
         head_directness=_weighted_mean(per_sample["head_directness"][index], per_sample["head_arc"][index]),
         effector_jerk_mean=mean_jerk,
@@ -651,15 +661,10 @@ def _aggregate(per_sample: dict, index: np.ndarray, rate: float) -> np.ndarray:
     return np.stack([values[name] for name in FEATURE_NAMES], axis=1)
 
 
-def _measure(
-    motion: Motion, bone_map: BoneMap, settings: FeatureSettings | None
-) -> tuple[dict, _Grid, FeatureSettings]:
-    """Return per-sample measures, their grid and the settings used."""
-    # NOTE: 10,000 frames of 25 joints take about 0.37 s on a 2-core sandbox, above the
-    # 0.2 s goal; forward kinematics is 0.13 s of it, the rest is per-sample numpy.
-    settings = settings or FeatureSettings()
-    rig = _rig(motion, bone_map)
-    source = _source_positions(motion) / rig.height
+def _measure(motion: Motion, prepared: _PreparedRig, settings: FeatureSettings) -> tuple[dict, _Grid, float | None]:
+    """Return per-sample measures, their grid, and the tempo of all samples when it was measured on that grid."""
+    rig = prepared.rig
+    source = prepared.kinematics.positions(motion.rotations, motion.root_positions, motion.translations) / rig.height
     grid = _grid(motion, settings.analysis_frame_rate)
     positions = _sample_positions(source, motion.frame_rate, grid)
     up = _axis_vector(settings.up_axis) if settings.up_axis is not None else _infer_up(positions, rig)
@@ -668,16 +673,164 @@ def _measure(
     # motion played k times faster is smoothed over 1/k the time on a k times denser grid:
     # its samples are then the same poses, and derivatives scale exactly by k, k^2, k^3.
     scale = 1.0
+    whole_tempo = None
     if settings.adaptive_time_scale:
-        tempo = float(_tempo(_effector_paths(positions, rig)[None], grid.rate)[0])
-        scale = float(np.clip(tempo / settings.reference_tempo, *_TIME_SCALE_RANGE))
+        whole_tempo = float(_tempo(_effector_paths(positions, rig)[None], grid.rate)[0])
+        scale = float(np.clip(whole_tempo / settings.reference_tempo, *_TIME_SCALE_RANGE))
         rate = settings.analysis_frame_rate * scale
         if abs(rate / grid.rate - 1.0) >= 1e-3:
             grid = _grid(motion, rate)
             positions = _sample_positions(source, motion.frame_rate, grid)
+            whole_tempo = None
     smoothing = settings.smoothing_seconds / scale
     logger.debug("Measuring %d samples at %.2f Hz, smoothing over %.3f s", grid.sample_count, grid.rate, smoothing)
-    return _per_sample(positions, rig, up, 1.0 / grid.rate, smoothing), grid, settings
+    return _per_sample(positions, rig, up, 1.0 / grid.rate, smoothing), grid, whole_tempo
+
+
+@dataclass(frozen=True)
+class _PreparedRig:
+    """Everything feature extraction needs that depends only on the skeleton and the bone map."""
+
+    rig: _Rig
+    """Rest-pose measures, with joint indices that are columns of ``kinematics.positions``."""
+    kinematics: JointSubsetKinematics
+    """Forward kinematics of the role joints that the features read."""
+
+
+def _prepare(skeleton: Skeleton, bone_map: BoneMap) -> _PreparedRig:
+    """Measure the rest pose and plan the forward kinematics of the joints that features read."""
+    rig = _rig(skeleton, bone_map)
+    joints = sorted({rig.pelvis, rig.neck, rig.head, *rig.upper_arms, *rig.hands, *rig.thighs, *rig.feet,
+                     *rig.body_joints})
+    column = {joint: position for position, joint in enumerate(joints)}
+    columns = dataclasses.replace(
+        rig,
+        pelvis=column[rig.pelvis],
+        neck=column[rig.neck],
+        head=column[rig.head],
+        upper_arms=(column[rig.upper_arms[0]], column[rig.upper_arms[1]]),
+        hands=(column[rig.hands[0]], column[rig.hands[1]]),
+        thighs=(column[rig.thighs[0]], column[rig.thighs[1]]),
+        feet=(column[rig.feet[0]], column[rig.feet[1]]),
+        body_joints=tuple(column[joint] for joint in rig.body_joints),
+    )
+    return _PreparedRig(columns, JointSubsetKinematics(skeleton, joints))
+
+
+# Prepared rigs of the skeletons that the module-level functions have seen, per bone map.
+# Weak keys drop an entry when its skeleton is garbage collected. Skeleton is a frozen
+# dataclass compared by identity, so a new or edited skeleton (``with_offsets``) is a new key.
+# NOTE: a skeleton whose arrays are changed in place keeps its stale entry. Nothing in
+# this package does that, and a caller that does should build a FeatureExtractor after the change.
+_PREPARED: weakref.WeakKeyDictionary[Skeleton, dict[tuple, _PreparedRig]] = weakref.WeakKeyDictionary()
+_PREPARED_PER_SKELETON = 8
+
+
+def _cached_prepare(skeleton: Skeleton, bone_map: BoneMap) -> _PreparedRig:
+    """Return the prepared rig of ``skeleton`` and ``bone_map``, measuring it on first use."""
+    key = (bone_map.skeleton_names, tuple(bone_map.joints.items()))
+    per_bone_map = _PREPARED.setdefault(skeleton, {})
+    prepared = per_bone_map.get(key)
+    if prepared is None:
+        prepared = _prepare(skeleton, bone_map)
+        if len(per_bone_map) >= _PREPARED_PER_SKELETON:
+            per_bone_map.clear()
+        per_bone_map[key] = prepared
+    return prepared
+
+
+class FeatureExtractor:
+    """LMA feature extractor bound to one skeleton, bone map and settings.
+
+    Construction does the work that depends only on the rig: it measures the rest pose
+    (body height, chain lengths, rest angles), checks the bone map and plans forward
+    kinematics over the role joints and their ancestors. Each call then costs only the
+    per-motion work, which is what the edit solver needs when it measures hundreds of
+    edited variants of one motion. Results equal those of the module-level
+    :func:`window_features` and :func:`clip_features`.
+
+    Parameters
+    ----------
+    skeleton : Skeleton
+        Skeleton of every motion passed to the methods.
+    bone_map : BoneMap
+        Roles of ``skeleton``, with the roles that :func:`window_features` lists.
+    settings : FeatureSettings, optional
+        Window and sampling options; the defaults when omitted.
+
+    Raises
+    ------
+    MissingRolesError, MotionError, ValueError
+        As :func:`window_features` does, but once here instead of at every call.
+    """
+
+    def __init__(self, skeleton: Skeleton, bone_map: BoneMap, settings: FeatureSettings | None = None) -> None:
+        self.skeleton = skeleton
+        """Skeleton the extractor was prepared for."""
+        self.bone_map = bone_map
+        """Roles of ``skeleton``."""
+        self.settings = settings or FeatureSettings()
+        """Window and sampling options of every call."""
+        self._prepared = _prepare(skeleton, bone_map)
+
+    @property
+    def measured_joints(self) -> tuple[int, ...]:
+        """Skeleton indices of the joints whose positions the features read, increasing.
+
+        Only these joints and their ancestors affect the features. Rotations and
+        translations of any other joint change no feature value.
+        """
+        return self._prepared.kinematics.joints
+
+    def _check_skeleton(self, motion: Motion) -> None:
+        other = motion.skeleton
+        if other is self.skeleton:
+            return
+        mine = self.skeleton
+        same = (
+            other.names == mine.names
+            and np.array_equal(other.parents, mine.parents)
+            and np.array_equal(other.offsets, mine.offsets)
+            and np.array_equal(other.rest_rotations, mine.rest_rotations)
+            and other.end_sites.keys() == mine.end_sites.keys()
+            and all(np.array_equal(other.end_sites[joint], mine.end_sites[joint]) for joint in mine.end_sites)
+        )
+        if not same:
+            raise ValueError(
+                f"The motion's skeleton ({other.joint_count} joints) differs from the one this FeatureExtractor "
+                f"was prepared for ({mine.joint_count} joints) in joint names, parents, offsets, rest rotations "
+                "or end sites; create a FeatureExtractor for the motion's skeleton"
+            )
+
+    def window_features(self, motion: Motion) -> np.ndarray:
+        """Measure every feature in each time window, as :func:`window_features` does.
+
+        Returns ``(windows, features)`` values in :data:`FEATURE_NAMES` order.
+        """
+        self._check_skeleton(motion)
+        return _window_features(motion, self._prepared, self.settings)
+
+    def clip_features(self, motion: Motion) -> np.ndarray:
+        """Summarise a whole motion as one feature vector, as :func:`clip_features` does.
+
+        Returns ``(features,)`` in :data:`FEATURE_NAMES` order.
+        """
+        self._check_skeleton(motion)
+        return _clip_features(motion, self._prepared, self.settings)
+
+    def window_times(self, motion: Motion) -> np.ndarray:
+        """Return the centre time in seconds of each window, as :func:`window_times` does."""
+        return window_times(motion, self.settings)
+
+
+def _window_features(motion: Motion, prepared: _PreparedRig, settings: FeatureSettings) -> np.ndarray:
+    per_sample, grid, whole_tempo = _measure(motion, prepared, settings)
+    return _aggregate(per_sample, _window_index(grid, motion.duration, settings), grid.rate, whole_tempo)
+
+
+def _clip_features(motion: Motion, prepared: _PreparedRig, settings: FeatureSettings) -> np.ndarray:
+    per_sample, grid, whole_tempo = _measure(motion, prepared, settings)
+    return _aggregate(per_sample, np.arange(grid.sample_count)[None, :], grid.rate, whole_tempo)[0]
 
 
 def window_features(
@@ -701,8 +854,7 @@ def window_features(
         ``(windows, features)`` values in :data:`FEATURE_NAMES` order; window ``i`` is
         centred at ``window_times(motion, settings)[i]``.
     """
-    per_sample, grid, settings = _measure(motion, bone_map, settings)
-    return _aggregate(per_sample, _window_index(grid, motion.duration, settings), grid.rate)
+    return _window_features(motion, _cached_prepare(motion.skeleton, bone_map), settings or FeatureSettings())
 
 
 def clip_features(motion: Motion, bone_map: BoneMap, settings: FeatureSettings | None = None) -> np.ndarray:
@@ -725,5 +877,4 @@ def clip_features(motion: Motion, bone_map: BoneMap, settings: FeatureSettings |
     numpy.ndarray
         ``(features,)`` in :data:`FEATURE_NAMES` order.
     """
-    per_sample, grid, _ = _measure(motion, bone_map, settings)
-    return _aggregate(per_sample, np.arange(grid.sample_count)[None, :], grid.rate)[0]
+    return _clip_features(motion, _cached_prepare(motion.skeleton, bone_map), settings or FeatureSettings())

@@ -11,6 +11,7 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import bpy
 import numpy as np
@@ -23,7 +24,10 @@ from ..models.emotions import AXES, EMOTIONS, nearest_emotion, validate_pad
 from ..synthesis import roles
 from ..synthesis.skeleton import Motion, MotionError, Skeleton
 from . import action_compat, action_io
-from .properties import OVERRIDE_SOURCES, EmotionMotionSettings, pad_matches_preset
+if TYPE_CHECKING:
+    from bpy.stub_internal.rna_enums import OperatorReturnItems
+
+from .properties import OVERRIDE_SOURCES, EmotionMotionSettings, emotion_settings, pad_matches_preset
 
 __all__ = [
     "EMOTION_MOTION_OT_apply",
@@ -95,7 +99,7 @@ def keyframed_pad(obj: Object, action: Action, frames: np.ndarray) -> np.ndarray
 
     NOTE: drivers and NLA strips on the three properties are not evaluated here.
     """
-    settings = obj.emotion_motion
+    settings = emotion_settings(obj)
     slot = action_compat.find_slot(action, obj)
     curves = {}
     for fcurve in action_compat.action_fcurves(action, slot):
@@ -106,11 +110,11 @@ def keyframed_pad(obj: Object, action: Action, frames: np.ndarray) -> np.ndarray
         return None
     values = np.empty((len(frames), 3))
     for column, axis in enumerate(AXES):
-        fcurve = curves.get(axis)
-        if fcurve is None:
+        axis_curve = curves.get(axis)
+        if axis_curve is None:
             values[:, column] = getattr(settings, axis)
             continue
-        values[:, column] = [fcurve.evaluate(float(frame)) for frame in frames]
+        values[:, column] = [axis_curve.evaluate(float(frame)) for frame in frames]
     return values
 
 
@@ -279,7 +283,10 @@ def source_action(obj: Object, from_source: bool) -> Action:
     """Return the action to edit: the assigned one, or with ``from_source`` the source of an Apply result."""
     action = assigned_action(obj)
     assert action is not None
-    source_name = action.get(SOURCE_ACTION_KEY)
+    try:
+        source_name = action[SOURCE_ACTION_KEY]
+    except KeyError:
+        source_name = None
     if from_source and source_name:
         source = bpy.data.actions.get(source_name)
         if source is not None and source != action:
@@ -299,7 +306,7 @@ def target_pad(obj: Object, action: Action, frames: np.ndarray, pad: tuple[float
     """
     keyed = keyframed_pad(obj, action, frames) if use_keyframed_pad else None
     if keyed is None:
-        values = obj.emotion_motion.pad() if pad is None else pad
+        values = emotion_settings(obj).pad() if pad is None else pad
         return np.array(validate_pad(values, name=f"Armature {obj.name!r} PAD")), False
     for frame, row in zip(frames, keyed):
         validate_pad(row, name=f"Keyed PAD of armature {obj.name!r} at frame {frame:g}")
@@ -321,8 +328,15 @@ def apply_to_armature(
     fake user. On failure nothing changes: the exception propagates and the assigned
     action stays as it was.
     """
-    settings: EmotionMotionSettings = obj.emotion_motion
-    report_progress = progress or (lambda fraction, message="": None)
+    settings = emotion_settings(obj)
+
+    def report_progress(fraction: float, message: str = "") -> None:
+        if progress is not None:
+            progress(fraction, message)
+
+    def pipeline_progress(fraction: float, message: str = "") -> None:
+        report_progress(0.05 + 0.85 * fraction, message)
+
     strength = settings.strength if strength is None else float(strength)
     if not (math.isfinite(strength) and 0.0 <= strength <= 1.0):
         raise ValueError(f"strength {strength:g} is outside [0, 1]")
@@ -341,7 +355,7 @@ def apply_to_armature(
 
     options = {
         "keep_planted_feet": settings.keep_planted_feet,
-        "progress": lambda fraction, message="": report_progress(0.05 + 0.85 * fraction, message),
+        "progress": pipeline_progress,
     }
     result, report = pipeline.apply_emotion(motion, bone_map, pad_values, strength=strength, options=options)
     report_progress(0.9, "write action")
@@ -358,7 +372,7 @@ def apply_to_armature(
 
 def analyze_armature(obj: Object) -> dict:
     """Estimate the PAD of the action that armature ``obj`` plays; store and return the analysis."""
-    settings: EmotionMotionSettings = obj.emotion_motion
+    settings = emotion_settings(obj)
     action = action_io.validate_armature_action(obj)
     motion, _bone_keys = action_io.read_armature_motion(obj, action)
     bone_map = resolve_bone_map(obj, motion.skeleton, settings)
@@ -440,10 +454,10 @@ class EMOTION_MOTION_OT_apply(PADOperatorMixin, Operator):
             if not self.properties.is_property_set(name):
                 setattr(self, name, getattr(settings, name))
 
-    def execute(self, context: Context) -> set[str]:
+    def execute(self, context: Context) -> set[OperatorReturnItems]:
         obj = active_armature(context)
         assert obj is not None
-        settings: EmotionMotionSettings = obj.emotion_motion
+        settings = emotion_settings(obj)
         self._fill_from_settings(settings)
         progress = ProgressReporter(context)
         try:
@@ -519,10 +533,10 @@ class EMOTION_MOTION_OT_analyze(Operator):
     def poll(cls, context: Context) -> bool:
         return poll_armature_with_action(cls, context)
 
-    def execute(self, context: Context) -> set[str]:
+    def execute(self, context: Context) -> set[OperatorReturnItems]:
         obj = active_armature(context)
         assert obj is not None
-        settings: EmotionMotionSettings = obj.emotion_motion
+        settings = emotion_settings(obj)
         progress = ProgressReporter(context)
         try:
             progress(0.1, "read action")
@@ -558,15 +572,15 @@ class EMOTION_MOTION_OT_revert(Operator):
         if obj is None:
             cls.poll_message_set("Select an armature object (the active object is not an armature)")
             return False
-        if obj.emotion_motion.source_action is None:
+        if emotion_settings(obj).source_action is None:
             cls.poll_message_set(f"Armature {obj.name!r} has no source action to revert to; Apply an emotion first")
             return False
         return True
 
-    def execute(self, context: Context) -> set[str]:
+    def execute(self, context: Context) -> set[OperatorReturnItems]:
         obj = active_armature(context)
         assert obj is not None
-        settings: EmotionMotionSettings = obj.emotion_motion
+        settings = emotion_settings(obj)
         source = settings.source_action
         edited = assigned_action(obj)
         try:
@@ -602,10 +616,10 @@ class EMOTION_MOTION_OT_detect_bones(Operator):
             return False
         return True
 
-    def execute(self, context: Context) -> set[str]:
+    def execute(self, context: Context) -> set[OperatorReturnItems]:
         obj = active_armature(context)
         assert obj is not None
-        settings: EmotionMotionSettings = obj.emotion_motion
+        settings = emotion_settings(obj)
         skeleton = action_io.armature_skeleton(obj)
         if not self.keep_overrides:
             for item in settings.bone_map:
@@ -622,7 +636,7 @@ class EMOTION_MOTION_OT_detect_bones(Operator):
         return {'FINISHED'}
 
 
-class EMOTION_MOTION_OT_save_bone_map(Operator, ExportHelper):
+class EMOTION_MOTION_OT_save_bone_map(Operator, ExportHelper):  # type: ignore[misc]
     """Save the armature's bone map as a JSON preset of role to bone name"""
 
     bl_idname = "emotion_motion.save_bone_map"
@@ -631,6 +645,7 @@ class EMOTION_MOTION_OT_save_bone_map(Operator, ExportHelper):
 
     filename_ext = ".json"
     filter_glob: StringProperty(default="*.json", options={'HIDDEN'})
+    filepath: StringProperty(name="File Path", subtype='FILE_PATH')
 
     @classmethod
     def poll(cls, context: Context) -> bool:
@@ -638,15 +653,15 @@ class EMOTION_MOTION_OT_save_bone_map(Operator, ExportHelper):
         if obj is None:
             cls.poll_message_set("Select an armature object (the active object is not an armature)")
             return False
-        if not any(item.bone for item in obj.emotion_motion.bone_map):
+        if not any(item.bone for item in emotion_settings(obj).bone_map):
             cls.poll_message_set(f"Armature {obj.name!r} has an empty bone map; click Detect first")
             return False
         return True
 
-    def execute(self, context: Context) -> set[str]:
+    def execute(self, context: Context) -> set[OperatorReturnItems]:
         obj = active_armature(context)
         assert obj is not None
-        mapping = {item.role: item.bone for item in obj.emotion_motion.bone_map if item.bone}
+        mapping = {item.role: item.bone for item in emotion_settings(obj).bone_map if item.bone}
         try:
             roles.save_bone_map(mapping, self.filepath)
         except (OSError, ValueError) as error:
@@ -656,7 +671,7 @@ class EMOTION_MOTION_OT_save_bone_map(Operator, ExportHelper):
         return {'FINISHED'}
 
 
-class EMOTION_MOTION_OT_load_bone_map(Operator, ImportHelper):
+class EMOTION_MOTION_OT_load_bone_map(Operator, ImportHelper):  # type: ignore[misc]
     """Load a JSON bone-map preset; its roles override detection, the other roles are detected"""
 
     bl_idname = "emotion_motion.load_bone_map"
@@ -665,6 +680,7 @@ class EMOTION_MOTION_OT_load_bone_map(Operator, ImportHelper):
 
     filename_ext = ".json"
     filter_glob: StringProperty(default="*.json", options={'HIDDEN'})
+    filepath: StringProperty(name="File Path", subtype='FILE_PATH')
 
     @classmethod
     def poll(cls, context: Context) -> bool:
@@ -673,10 +689,10 @@ class EMOTION_MOTION_OT_load_bone_map(Operator, ImportHelper):
             return False
         return True
 
-    def execute(self, context: Context) -> set[str]:
+    def execute(self, context: Context) -> set[OperatorReturnItems]:
         obj = active_armature(context)
         assert obj is not None
-        settings: EmotionMotionSettings = obj.emotion_motion
+        settings = emotion_settings(obj)
         try:
             loaded = roles.load_bone_map(self.filepath)
         except (OSError, ValueError) as error:

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import bpy
 from bpy.types import Context, Panel, UILayout
 
 from ..models.emotions import AXES
 from ..synthesis.roles import REQUIRED_ROLES
 from .emotion_ops import active_armature, assigned_action
+from .properties import EmotionMotionSettings, emotion_settings
+
+if TYPE_CHECKING:
+    from bpy.stub_internal.rna_enums import IconItems
 
 __all__ = ["VIEW3D_PT_emotion_motion", "VIEW3D_PT_emotion_motion_bone_map", "register", "unregister"]
 
 # Icons of the bone-map sources: detected by name, by hierarchy, by hand, from a preset file.
-DETECTED_BY_ICONS = {"name": 'SORTALPHA', "hierarchy": 'OUTLINER', "user": 'GREASEPENCIL', "file": 'FILE'}
+DETECTED_BY_ICONS: dict[str, IconItems] = {"name": 'SORTALPHA', "hierarchy": 'OUTLINER', "user": 'GREASEPENCIL', "file": 'FILE'}
 
 
 class EmotionPanelMixin:
-    bl_space_type = 'VIEW_3D'
-    bl_region_type = 'UI'
-    bl_category = "Emotion"
-
     @classmethod
     def poll(cls, context: Context) -> bool:
         return active_armature(context) is not None
@@ -30,12 +32,16 @@ class VIEW3D_PT_emotion_motion(EmotionPanelMixin, Panel):
 
     bl_idname = "VIEW3D_PT_emotion_motion"
     bl_label = "Emotion Motion"
+    bl_space_type = 'VIEW_3D'
+    bl_region_type = 'UI'
+    bl_category = "Emotion"
 
     def draw(self, context: Context) -> None:
         obj = active_armature(context)
         assert obj is not None
-        settings = obj.emotion_motion
+        settings = emotion_settings(obj)
         layout = self.layout
+        assert layout is not None
         layout.use_property_split = True
         layout.use_property_decorate = True
 
@@ -68,7 +74,7 @@ class VIEW3D_PT_emotion_motion(EmotionPanelMixin, Panel):
         draw_analysis(layout, settings, action.name if action is not None else "")
 
 
-def draw_analysis(layout: UILayout, settings, action_name: str) -> None:
+def draw_analysis(layout: UILayout, settings: EmotionMotionSettings, action_name: str) -> None:
     """Draw the last analysis: estimated PAD, nearest emotion and the driving features."""
     if not settings.has_analysis:
         return
@@ -90,7 +96,7 @@ def draw_analysis(layout: UILayout, settings, action_name: str) -> None:
             grid.label(text=f"{feature.value:.3g}")
 
 
-def draw_wrapped(layout: UILayout, text: str, icon: str = 'NONE', width: int = 48) -> None:
+def draw_wrapped(layout: UILayout, text: str, icon: IconItems = 'NONE', width: int = 48) -> None:
     """Draw ``text`` as several labels of at most ``width`` characters, breaking at spaces."""
     words = text.split()
     line = ""
@@ -112,14 +118,18 @@ class VIEW3D_PT_emotion_motion_bone_map(EmotionPanelMixin, Panel):
 
     bl_idname = "VIEW3D_PT_emotion_motion_bone_map"
     bl_label = "Bone Map"
+    bl_space_type = 'VIEW_3D'
+    bl_region_type = 'UI'
+    bl_category = "Emotion"
     bl_parent_id = "VIEW3D_PT_emotion_motion"
     bl_options = {'DEFAULT_CLOSED'}
 
     def draw(self, context: Context) -> None:
         obj = active_armature(context)
         assert obj is not None
-        settings = obj.emotion_motion
+        settings = emotion_settings(obj)
         layout = self.layout
+        assert layout is not None
 
         row = layout.row(align=True)
         row.operator("emotion_motion.detect_bones", icon='VIEWZOOM', text="Detect")

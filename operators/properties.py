@@ -18,7 +18,7 @@ from bpy.props import (
     PointerProperty,
     StringProperty,
 )
-from bpy.types import Action, Context, PropertyGroup
+from bpy.types import Action, Context, Object, PropertyGroup
 
 from ..models.emotions import AXES, EMOTIONS
 from ..synthesis.roles import ROLES
@@ -28,6 +28,7 @@ __all__ = [
     "EmotionMotionBoneRole",
     "EmotionMotionFeature",
     "EmotionMotionSettings",
+    "emotion_settings",
     "pad_matches_preset",
     "register",
     "unregister",
@@ -231,16 +232,27 @@ class EmotionMotionSettings(PropertyGroup):
             item.is_syncing = False
 
 
+def emotion_settings(obj: Object) -> EmotionMotionSettings:
+    """Return the Emotion Motion settings of ``obj`` (``obj.emotion_motion``)."""
+    # The attribute exists only once register() has run, so the type stubs do not know it.
+    settings: EmotionMotionSettings = getattr(obj, SETTINGS_ATTRIBUTE)
+    return settings
+
+
+SETTINGS_ATTRIBUTE = "emotion_motion"
+"""Name of the settings pointer on ``bpy.types.Object``."""
+
 CLASSES = (EmotionMotionFeature, EmotionMotionBoneRole, EmotionMotionSettings)
 
 
 def register() -> None:
     for cls in CLASSES:
         bpy.utils.register_class(cls)
-    bpy.types.Object.emotion_motion = PointerProperty(type=EmotionMotionSettings)
+    # The stubs declare the bpy.props functions as returning None.
+    setattr(bpy.types.Object, SETTINGS_ATTRIBUTE, PointerProperty(type=EmotionMotionSettings))  # type: ignore[func-returns-value]
 
 
 def unregister() -> None:
-    del bpy.types.Object.emotion_motion
+    delattr(bpy.types.Object, SETTINGS_ATTRIBUTE)
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

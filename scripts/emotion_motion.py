@@ -175,37 +175,38 @@ def load_extension() -> ModuleType:
     """
     import bpy
 
-    for name, module in list(sys.modules.items()):
-        enabled = "emotion_motion" in bpy.types.Object.bl_rna.properties
+    enabled = "emotion_motion" in bpy.types.Object.bl_rna.properties
+    for name, loaded in list(sys.modules.items()):
         if enabled and re.fullmatch(r"bl_ext\.[^.]+\.emotion_motion", name):
             log.debug("using the enabled extension %s", name)
-            return module
+            return loaded
 
     if (REPO_ROOT / "blender_manifest.toml").is_file() and (REPO_ROOT / "__init__.py").is_file():
         if str(REPO_ROOT) not in sys.path:
             sys.path.insert(0, str(REPO_ROOT))
-        module = sys.modules.get("emotion_motion")
-        if module is None:
+        checkout = sys.modules.get("emotion_motion")
+        if checkout is None:
             spec = importlib.util.spec_from_file_location(
                 "emotion_motion", REPO_ROOT / "__init__.py", submodule_search_locations=[str(REPO_ROOT)]
             )
             assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            sys.modules["emotion_motion"] = module
-            spec.loader.exec_module(module)
-            module.register()
+            checkout = importlib.util.module_from_spec(spec)
+            sys.modules["emotion_motion"] = checkout
+            spec.loader.exec_module(checkout)
+            checkout.register()
             log.debug("using the checkout at %s", REPO_ROOT)
-        return module
+        return checkout
 
-    import addon_utils
-
-    for module in addon_utils.modules(refresh=True):
-        if re.fullmatch(r"bl_ext\.[^.]+\.emotion_motion", module.__name__):
-            enabled = addon_utils.enable(module.__name__, default_set=False, persistent=False)
-            if enabled is None:
-                raise RuntimeError(f"The installed extension {module.__name__} failed to enable")
-            log.debug("enabled the installed extension %s", module.__name__)
-            return enabled
+    for repo in bpy.context.preferences.extensions.repos:
+        if not (Path(repo.directory) / "emotion_motion" / "blender_manifest.toml").is_file():
+            continue
+        name = f"bl_ext.{repo.module}.emotion_motion"
+        try:
+            bpy.ops.preferences.addon_enable(module=name)
+        except RuntimeError as error:
+            raise RuntimeError(f"The installed extension {name} failed to enable: {error}") from None
+        log.debug("enabled the installed extension %s", name)
+        return sys.modules[name]
     raise RuntimeError(
         "Emotion Motion not found: run this script from a checkout of the repository, or install the extension "
         "(make extension, then Edit > Preferences > Get Extensions > Install from Disk)"
@@ -298,13 +299,13 @@ def check_bvh(package: ModuleType, path: Path) -> None:
 def pick_armature(path: Path, name: str | None):
     import bpy
 
+    armatures = [o for o in bpy.data.objects if o.type == 'ARMATURE']
     if name is not None:
         obj = bpy.data.objects.get(name)
         if obj is None or obj.type != 'ARMATURE':
-            armatures = ", ".join(sorted(o.name for o in bpy.data.objects if o.type == 'ARMATURE')) or "none"
-            raise InputError(f"{path} has no armature object {name!r}; its armatures are: {armatures}")
+            listed = ", ".join(sorted(o.name for o in armatures)) or "none"
+            raise InputError(f"{path} has no armature object {name!r}; its armatures are: {listed}")
     else:
-        armatures = [o for o in bpy.data.objects if o.type == 'ARMATURE']
         animated = [o for o in armatures if o.animation_data is not None and o.animation_data.action is not None]
         candidates = animated or armatures
         if not candidates:

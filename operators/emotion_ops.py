@@ -265,7 +265,7 @@ class ProgressReporter:
 
 @dataclass
 class ApplyResult:
-    """What :func:`apply_to_armature` made."""
+    """Result of :func:`apply_to_armature`."""
 
     action: Action
     """The new action, assigned to the armature."""

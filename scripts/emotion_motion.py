@@ -502,7 +502,7 @@ def run_plot(args: argparse.Namespace) -> int:
         raise InputError(f"Report {path} is not valid JSON: {error.msg} at line {error.lineno}") from None
     if isinstance(report, list):
         if len(report) != 1:
-            raise InputError(f"Report {path} holds {len(report)} inputs; plot takes the report of one input")
+            raise InputError(f"Report {path} contains {len(report)} inputs; plot takes the report of one input")
         report = report[0]
     if not matplotlib_available():
         raise InputError("plot needs matplotlib, which this Python lacks; install it with pip install matplotlib")

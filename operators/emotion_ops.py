@@ -21,6 +21,7 @@ from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from ..models import pipeline
 from ..models.emotions import AXES, EMOTIONS, nearest_emotion, validate_pad
+from ..models.runtime import ModelError
 from ..synthesis import roles
 from ..synthesis.skeleton import Motion, MotionError, Skeleton
 from . import action_compat, action_io
@@ -61,7 +62,6 @@ INPUT_ERRORS: tuple[type[Exception], ...] = (
     roles.MissingRolesError,
     MotionError,
     ValueError,
-    FileNotFoundError,
 )
 
 
@@ -474,6 +474,9 @@ class EMOTION_MOTION_OT_apply(PADOperatorMixin, Operator):
             self.report({'ERROR'}, missing_roles_message(obj, error))
         except INPUT_ERRORS as error:
             self.report({'ERROR'}, f"Apply Emotion on {obj.name!r}: {error}")
+        except ModelError as error:
+            log.error("Apply Emotion could not load the emotion models: %s", error)
+            self.report({'ERROR'}, f"Apply Emotion: the bundled emotion models could not be loaded. {error}")
         except Exception as error:  # noqa: BLE001 - the UI must not lose an unexpected failure
             log.exception("Apply Emotion failed on armature %r", obj.name)
             self.report({'ERROR'}, f"Apply Emotion on {obj.name!r} failed with an internal error: {error!r}; "
@@ -546,6 +549,10 @@ class EMOTION_MOTION_OT_analyze(Operator):
             return {'CANCELLED'}
         except INPUT_ERRORS as error:
             self.report({'ERROR'}, f"Analyze Emotion on {obj.name!r}: {error}")
+            return {'CANCELLED'}
+        except ModelError as error:
+            log.error("Analyze Emotion could not load the emotion models: %s", error)
+            self.report({'ERROR'}, f"Analyze Emotion: the bundled emotion models could not be loaded. {error}")
             return {'CANCELLED'}
         except Exception as error:  # noqa: BLE001 - the UI must not lose an unexpected failure
             log.exception("Analyze Emotion failed on armature %r", obj.name)

@@ -286,6 +286,15 @@ def test_apply_missing_roles_reports(rig, emotion_ops, fake_pipeline) -> None:
     assert not fake_pipeline.calls
 
 
+def test_analyze_missing_roles_reports(rig, emotion_ops, fake_pipeline) -> None:
+    bpy.ops.emotion_motion.detect_bones()
+    item = next(item for item in rig.emotion_motion.bone_map if item.role == "right_foot")
+    item.bone = ""
+    with pytest.raises(RuntimeError, match=r"no bone for right_foot"):
+        bpy.ops.emotion_motion.analyze()
+    assert not rig.emotion_motion.has_analysis
+
+
 def test_apply_constraint_reports(rig, emotion_ops, fake_pipeline) -> None:
     rig.pose.bones["Spine"].constraints.new('COPY_ROTATION')
     before = snapshot(emotion_ops, rig)
@@ -332,12 +341,14 @@ def test_apply_linked_action_reports(rig, emotion_ops, fake_pipeline, tmp_path: 
 
 
 def test_apply_model_failure_reports(rig, emotion_ops, fake_pipeline, monkeypatch) -> None:
+    runtime = importlib.import_module("emotion_motion.models.runtime")
+
     def missing_model(*args, **kwargs):
-        raise FileNotFoundError("Model file models/pad_to_features.onnx not found; reinstall the extension")
+        raise runtime.ModelError("Model file models/pad_to_features.onnx not found; reinstall the extension")
 
     monkeypatch.setattr(fake_pipeline, "apply_emotion", missing_model)
     before = snapshot(emotion_ops, rig)
-    apply_fails(r"pad_to_features.onnx not found")
+    apply_fails(r"emotion models could not be loaded.*pad_to_features.onnx not found")
     assert_untouched(emotion_ops, rig, before)
 
 

@@ -331,11 +331,14 @@ def _savgol_rows(window: int, order: int) -> np.ndarray:
     return rows
 
 
-def _derivatives(values: np.ndarray, dt: float, window: int, orders: int = 4) -> tuple[np.ndarray, ...]:
+def _derivatives(
+    values: np.ndarray, dt: float, window: int, derivatives: tuple[int, ...] = (0, 1, 2, 3)
+) -> tuple[np.ndarray, ...]:
     """Smooth and differentiate ``values: (samples, ...)`` with a cubic Savitzky-Golay fit.
 
-    Returns the smoothed values, velocity, acceleration and jerk with the shape of
-    ``values``, per second to the power 0, 1, 2, 3. Interior samples use the centred
+    Returns one array with the shape of ``values`` per entry of ``derivatives``: 0 gives
+    the smoothed values, 1, 2 and 3 velocity, acceleration and jerk, per second to that
+    power. Interior samples use the centred
     fit; the first and last ``window // 2`` samples evaluate the fit of the first or
     last full window at their own position. Fewer samples than ``window`` are fitted
     with one polynomial of degree at most ``samples - 1``; one sample has zero derivatives.
@@ -343,17 +346,17 @@ def _derivatives(values: np.ndarray, dt: float, window: int, orders: int = 4) ->
     count = values.shape[0]
     flat = values.reshape(count, -1)
     if count == 1:
-        return (values.copy(), *(np.zeros_like(values) for _ in range(orders - 1)))
+        return tuple(values.copy() if derivative == 0 else np.zeros_like(values) for derivative in derivatives)
     results = []
     if count <= window:
         rows = _savgol_rows(count, min(3, count - 1))
-        for derivative in range(orders):
+        for derivative in derivatives:
             results.append((rows[derivative] @ flat).reshape(values.shape) / dt**derivative)
         return tuple(results)
     rows = _savgol_rows(window, 3)
     half = window // 2
     view = np.lib.stride_tricks.sliding_window_view(flat, window, axis=0)  # (count - window + 1, C, window)
-    for derivative in range(orders):
+    for derivative in derivatives:
         out = np.empty_like(flat)
         out[half : count - half] = view @ rows[derivative, half]
         out[:half] = rows[derivative, :half] @ flat[:window]
@@ -458,6 +461,17 @@ def _effector_paths(positions: np.ndarray, rig: _Rig) -> np.ndarray:
     return positions[:, joints] - positions[:, rig.pelvis][:, None]
 
 
+@functools.lru_cache(maxsize=16)
+def _tempo_basis(samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the linear trend basis ``(samples, 2)``, its pseudo-inverse and the Hann taper, read-only."""
+    time = np.linspace(-1.0, 1.0, samples)
+    trend = np.stack([np.ones(samples), time], axis=1)
+    arrays = (trend, np.linalg.pinv(trend), np.hanning(samples))
+    for array in arrays:
+        array.setflags(write=False)
+    return arrays
+
+
 def _tempo(paths: np.ndarray, rate: float) -> np.ndarray:
     """Return the power-weighted mean frequency in Hz of ``paths: (windows, samples, ...)``.
 
@@ -468,10 +482,9 @@ def _tempo(paths: np.ndarray, rate: float) -> np.ndarray:
     if samples < 3:
         return np.zeros(paths.shape[0])
     flat = paths.reshape(paths.shape[0], samples, -1)
-    time = np.linspace(-1.0, 1.0, samples)
-    trend = np.stack([np.ones(samples), time], axis=1)
-    residual = flat - trend @ (np.linalg.pinv(trend) @ flat)
-    spectrum = np.abs(np.fft.rfft(residual * np.hanning(samples)[None, :, None], axis=1)) ** 2
+    trend, trend_fit, taper = _tempo_basis(samples)
+    residual = flat - trend @ (trend_fit @ flat)
+    spectrum = np.abs(np.fft.rfft(residual * taper[None, :, None], axis=1)) ** 2
     power = spectrum.sum(axis=-1)  # (windows, frequencies)
     frequencies = np.fft.rfftfreq(samples, 1.0 / rate)
     total = power.sum(axis=1)
@@ -537,11 +550,12 @@ def _per_sample(positions: np.ndarray, rig: _Rig, up: np.ndarray, dt: float, smo
     window = max(5, 2 * int(round(smoothing_seconds / dt / 2.0)) + 1)
     effectors = np.stack([hands[:, 0], hands[:, 1], feet[:, 0], feet[:, 1], head], axis=1) - pelvis[:, None]
     smooth, velocity, acceleration, jerk = _derivatives(effectors, dt, window)
-    # Head and pelvis are body joints, so their velocities and the smoothed head path are
-    # columns of the body's fit instead of two more fits.
+    # Head and pelvis are body joints, so their velocities are columns of the body's fit
+    # instead of two more fits.
     body_joints = list(rig.body_joints)
-    smooth_body, body_velocity = _derivatives(positions[:, body_joints], dt, window, orders=2)
-    smooth_head = smooth_body[:, body_joints.index(rig.head)]
+    body = positions if body_joints == list(range(positions.shape[1])) else positions[:, body_joints]
+    (body_velocity,) = _derivatives(body, dt, window, derivatives=(1,))
+    (smooth_head,) = _derivatives(head, dt, window, derivatives=(0,))
     head_velocity = body_velocity[:, body_joints.index(rig.head)]
     pelvis_velocity = body_velocity[:, body_joints.index(rig.pelvis)]
     vertical = pelvis_velocity @ up
@@ -632,31 +646,33 @@ def _aggregate(per_sample: dict, index: np.ndarray, rate: float, whole_tempo: fl
     Fourier transform when ``index`` is one window over all samples. Returns
     ``(windows, features)`` in ``FEATURE_NAMES`` order.
     """
-    paths = per_sample["effector_paths"]
-    if whole_tempo is not None and index.shape == (1, len(paths)):
+    # One window over all samples reads the arrays as they are instead of copying them.
+    whole = index.shape == (1, len(per_sample["effector_paths"]))
+    windowed = {name: values[None] if whole else values[index] for name, values in per_sample.items()}
+    if whole and whole_tempo is not None:
         tempo = np.array([whole_tempo])
     else:
-        tempo = _tempo(paths[index], rate)
-    values = {name: per_sample[name][index].mean(axis=1) for name in _SHAPE_NAMES}
-    energy = per_sample["effector_energy"][index]
-    acceleration = per_sample["effector_acceleration"][index]
-    mean_speed = per_sample["effector_speed"][index].mean(axis=1)
+        tempo = _tempo(windowed["effector_paths"], rate)
+    values = {name: windowed[name].mean(axis=1) for name in _SHAPE_NAMES}
+    energy = windowed["effector_energy"]
+    acceleration = windowed["effector_acceleration"]
+    mean_speed = windowed["effector_speed"].mean(axis=1)
     mean_acceleration = acceleration.mean(axis=1)
-    mean_jerk = per_sample["effector_jerk"][index].mean(axis=1)
+    mean_jerk = windowed["effector_jerk"].mean(axis=1)
     tiny = mean_acceleration**2 <= 1e-24
     values.update(
         effector_energy_mean=energy.mean(axis=1),
         effector_energy_peak=np.percentile(energy, _PEAK_PERCENTILE, axis=1),
-        body_energy_mean=per_sample["body_energy"][index].mean(axis=1),
+        body_energy_mean=windowed["body_energy"].mean(axis=1),
         effector_acceleration_mean=mean_acceleration,
         effector_acceleration_peak=np.percentile(acceleration, _PEAK_PERCENTILE, axis=1),
         tempo=tempo,
-        hand_directness=_weighted_mean(per_sample["hand_directness"][index], per_sample["hand_arc"][index]),
-        head_directness=_weighted_mean(per_sample["head_directness"][index], per_sample["head_arc"][index]),
+        hand_directness=_weighted_mean(windowed["hand_directness"], windowed["hand_arc"]),
+        head_directness=_weighted_mean(windowed["head_directness"], windowed["head_arc"]),
         effector_jerk_mean=mean_jerk,
         jerk_ratio=np.where(tiny, 0.0, mean_jerk * mean_speed / np.where(tiny, 1.0, mean_acceleration**2)),
-        root_speed=per_sample["root_speed"][index].mean(axis=1),
-        root_vertical_speed=per_sample["root_vertical_speed"][index].mean(axis=1),
+        root_speed=windowed["root_speed"].mean(axis=1),
+        root_vertical_speed=windowed["root_vertical_speed"].mean(axis=1),
     )
     return np.stack([values[name] for name in FEATURE_NAMES], axis=1)
 

@@ -66,7 +66,13 @@ from .skeleton import Motion
 
 __all__ = [
     "SolveResult",
+    "CurveSolveResult",
+    "CurveEdit",
     "solve_edit",
+    "solve_edit_curve",
+    "apply_edit_curve",
+    "key_weights",
+    "constraint_report",
     "default_feature_scale",
     "proxy_excerpts",
     "join_excerpts",
@@ -606,4 +612,345 @@ def solve_edit(
         features=_feature_table(source, target, achieved, scale),
         skipped=skipped,
         edit=edit,
+    )
+
+
+def constraint_report(source: Motion, result: Motion, bone_map, result_contacts: np.ndarray | None = None) -> dict:
+    """Measure what an edit must keep: planted feet, continuous rotations and a closed loop.
+
+    Parameters
+    ----------
+    source, result : Motion
+        The motion before and after the edit.
+    bone_map : BoneMap
+        Roles of the shared skeleton.
+    result_contacts : (result frames, 2) bool array, optional
+        Foot contacts of ``result``, normally the source's carried through the time map
+        (:attr:`synthesis.edits.EditResult.contacts`). When omitted, they are detected on ``result``.
+
+    Returns
+    -------
+    dict
+        ``foot_skating_source`` and ``foot_skating_result`` (body heights per second,
+        mean horizontal foot speed on contact frames), ``max_rotation_step_source`` and
+        ``max_rotation_step_result`` (largest rotation of any joint between neighbouring
+        frames, radians: a quaternion flip or a pop shows up here), ``loop_gap_source`` and
+        ``loop_gap_result`` (largest joint rotation between first and last frame, radians)
+        and ``loops_source`` / ``loops_result`` (gap below ``LOOP_ANGLE_TOLERANCE``).
+    """
+    source_contacts = detect_foot_contacts(source, bone_map)
+    if result_contacts is None:
+        result_contacts = detect_foot_contacts(result, bone_map)
+
+    def largest_step(motion: Motion) -> float:
+        if motion.frame_count < 2:
+            return 0.0
+        return float(np.max(quaternion.angle_between(motion.rotations[1:], motion.rotations[:-1])))
+
+    def loop_gap(motion: Motion) -> float:
+        return float(np.max(quaternion.angle_between(motion.rotations[0], motion.rotations[-1])))
+
+    report = {
+        "foot_skating_source": foot_skating(source, bone_map, source_contacts),
+        "foot_skating_result": foot_skating(result, bone_map, result_contacts),
+        "max_rotation_step_source": largest_step(source),
+        "max_rotation_step_result": largest_step(result),
+        "loop_gap_source": loop_gap(source),
+        "loop_gap_result": loop_gap(result),
+    }
+    report["loops_source"] = report["loop_gap_source"] < LOOP_ANGLE_TOLERANCE
+    report["loops_result"] = report["loop_gap_result"] < LOOP_ANGLE_TOLERANCE
+    return report
+
+
+def key_weights(times: np.ndarray, key_times: np.ndarray) -> np.ndarray:
+    """Return ``(len(times), keys)`` blend weights that pass smoothly from key to key.
+
+    Between neighbouring keys the weight moves from one to the other along a smoothstep
+    ``3u^2 - 2u^3``, whose slope is zero at both keys, so the blend has no kinks there.
+    Before the first key and after the last the nearest key has weight 1. Each row sums
+    to 1 and has at most two non-zero entries. ``key_times`` must be strictly increasing.
+    """
+    times = np.asarray(times, dtype=np.float64).reshape(-1)
+    key_times = np.asarray(key_times, dtype=np.float64).reshape(-1)
+    weights = np.zeros((len(times), len(key_times)))
+    if len(key_times) == 1:
+        weights[:, 0] = 1.0
+        return weights
+    segment = np.clip(np.searchsorted(key_times, times, side="right") - 1, 0, len(key_times) - 2)
+    u = np.clip((times - key_times[segment]) / (key_times[segment + 1] - key_times[segment]), 0.0, 1.0)
+    u = u * u * (3.0 - 2.0 * u)
+    rows = np.arange(len(times))
+    weights[rows, segment] = 1.0 - u
+    weights[rows, segment + 1] += u
+    return weights
+
+
+@dataclass
+class CurveEdit:
+    """A motion edited with parameters that change over time."""
+
+    motion: Motion
+    """The edited dense motion."""
+    source_frames: np.ndarray
+    """``(output frames,)`` fractional source frame shown at each output frame."""
+    output_times: np.ndarray
+    """``(source frames,)`` output seconds at which each source frame plays; strictly increasing."""
+    weights: np.ndarray
+    """``(source frames, keys)`` blend weight of each key's parameters at each source frame."""
+    contacts: np.ndarray
+    """``(output frames, 2)`` bool foot contacts (left, right) carried over from the source."""
+    skipped: list[str] = field(default_factory=list)
+    """Edits that could not apply, as in :attr:`synthesis.edits.EditResult.skipped`."""
+
+    def to_output(self, source_seconds: np.ndarray) -> np.ndarray:
+        """Map source times (seconds) to output times (seconds)."""
+        source_times = np.arange(len(self.output_times)) / self.motion.frame_rate
+        return np.interp(np.asarray(source_seconds, dtype=np.float64), source_times, self.output_times)
+
+
+def _blend_rotations(stack: list[np.ndarray], weights: np.ndarray) -> np.ndarray:
+    """Blend ``(frames, joints, 4)`` rotations per frame with ``weights: (frames, keys)`` by successive slerp.
+
+    With at most two non-zero weights per frame (as :func:`key_weights` gives) this is the
+    exact slerp between the two.
+    """
+    blended = stack[0].copy()
+    total = weights[:, 0].copy()
+    for index in range(1, len(stack)):
+        weight = weights[:, index]
+        total = total + weight
+        fraction = np.where(total > 0.0, weight / np.where(total > 0.0, total, 1.0), 0.0)
+        blended = quaternion.slerp(blended, stack[index], np.broadcast_to(fraction[:, None], blended.shape[:2]))
+    return blended
+
+
+def apply_edit_curve(
+    motion: Motion,
+    bone_map,
+    key_times: np.ndarray,
+    parameters: list[EditParameters],
+    *,
+    keep_planted_feet: bool = True,
+) -> CurveEdit:
+    """Apply edit parameters that change over time, given at key times, to a dense motion.
+
+    1. Every key's extent, posture and effort edits (all but ``time_scale`` and
+       ``time_warp``) are applied to the whole motion on the source time base, without
+       foot locking, so all results have the source's frames.
+    2. Per frame, rotations are blended by slerp and positions linearly, with the
+       :func:`key_weights` of the frame's time.
+    3. Timing follows a time-varying speed. Each key's ``time_warp`` gives a pace (output
+       seconds per source second) from :func:`synthesis.edits.time_map`. The paces are
+       blended with the same weights and divided by the geometric blend of the keys'
+       ``time_scale``, and their integral gives the output times. The output has
+       ``round(output duration * frame_rate) + 1`` frames, and the first and last source
+       frames stay first and last.
+    4. The source's foot contacts are carried through the time map and the feet locked.
+
+    NOTE: loops are not closed, because an emotion that changes over the clip ends in a
+    different pose than it starts.
+
+    Parameters
+    ----------
+    motion : Motion
+    bone_map : BoneMap
+    key_times : (keys,) array
+        Source seconds, strictly increasing.
+    parameters : list of EditParameters
+        One per key, inside :data:`synthesis.edits.PARAMETER_BOUNDS`.
+    keep_planted_feet : bool
+        Pin planted feet after blending and re-timing.
+    """
+    key_times = np.asarray(key_times, dtype=np.float64).reshape(-1)
+    if len(parameters) != len(key_times) or len(key_times) == 0:
+        raise ValueError(
+            f"apply_edit_curve needs one EditParameters per key time, got {len(parameters)} for {len(key_times)} times"
+        )
+    if not np.all(np.isfinite(key_times)) or np.any(np.diff(key_times) <= 0):
+        raise ValueError("apply_edit_curve: key_times must be finite seconds in strictly increasing order")
+    for item in parameters:
+        item.validate()
+    frames = motion.frame_count
+    rate = motion.frame_rate
+    source_times = np.arange(frames) / rate
+    weights = key_weights(source_times, key_times)
+    skipped: list[str] = []
+    positions = motion.positions()
+
+    rotations, roots, translations, paces = [], [], [], []
+    for item in parameters:
+        shaped = dataclasses.replace(item, time_scale=1.0, time_warp=0.0)
+        result = apply_edit(motion, bone_map, shaped, keep_planted_feet=False, keep_loop=False, return_report=True)
+        assert isinstance(result, EditResult)
+        skipped.extend(message for message in result.skipped if message not in skipped)
+        rotations.append(quaternion.make_continuous(result.motion.rotations, axis=0))
+        roots.append(result.motion.root_positions)
+        translations.append(result.motion.translations)
+        warp_messages: list[str] = []
+        warped = time_map(motion, EditParameters(time_warp=item.time_warp), bone_map, positions, warp_messages)
+        skipped.extend(message for message in warp_messages if message not in skipped)
+        paces.append(np.gradient(warped.output_times) * rate if frames > 1 else np.ones(frames))
+
+    blended = Motion(
+        skeleton=motion.skeleton,
+        rotations=_blend_rotations(rotations, weights),
+        root_positions=np.einsum("fk,kfc->fc", weights, np.stack(roots)),
+        frame_rate=rate,
+        translations=None if motion.translations is None else np.einsum(
+            "fk,kfjc->fjc", weights, np.stack(translations)),
+    )
+
+    log_scale = weights @ np.log([item.time_scale for item in parameters])
+    pace = np.einsum("fk,kf->f", weights, np.stack(paces)) / np.exp(log_scale)
+    output_times = np.concatenate(([0.0], np.cumsum(0.5 * (pace[1:] + pace[:-1]) / rate)))
+    if frames > 1:
+        output_count = int(round(output_times[-1] * rate)) + 1
+        output_times *= (output_count - 1) / rate / output_times[-1]
+        source_frames = np.interp(np.arange(output_count) / rate, output_times, np.arange(frames, dtype=np.float64))
+    else:
+        source_frames = np.zeros(1)
+    edited = blended.sample(source_frames)
+
+    source_contacts = detect_foot_contacts(motion, bone_map, positions=positions)
+    contacts = source_contacts[np.clip(np.round(source_frames).astype(np.int64), 0, frames - 1)]
+    if keep_planted_feet and contacts.any():
+        edited = lock_feet(edited, bone_map, contacts, skipped=skipped)
+    edited.rotations = quaternion.make_continuous(quaternion.normalize(edited.rotations), axis=0)
+    for message in skipped:
+        logger.info("Edit skipped: %s", message)
+    return CurveEdit(motion=edited, source_frames=source_frames, output_times=output_times, weights=weights,
+                     contacts=contacts, skipped=skipped)
+
+
+@dataclass
+class CurveSolveResult:
+    """Per-key edit parameters for a time-varying target, the blended edit and how close it came."""
+
+    key_times: np.ndarray
+    """``(keys,)`` source seconds of the keys."""
+    parameters: list[EditParameters]
+    """Parameters found at each key."""
+    keys: list[SolveResult]
+    """The solve at each key, on the excerpt of ``excerpt_seconds`` around it."""
+    motion: Motion
+    """The edited motion at full resolution."""
+    edit: CurveEdit
+    """The blended edit: time map, weights, contacts and skipped edits."""
+    evaluations: int
+    """Proxy evaluations over all keys."""
+    source_features: np.ndarray
+    """``(keys, features)`` clip features of the source excerpt around each key."""
+    target_features: np.ndarray
+    """``(keys, features)`` strength-scaled targets."""
+    achieved_features: np.ndarray
+    """``(keys, features)`` clip features of the result's excerpt around each key's output time."""
+    feature_scale: np.ndarray
+    """``(keys, features)`` spread that divides each feature difference."""
+    distance_before: float
+    """Mean over keys of the root mean square standardised source-to-target difference."""
+    distance_after: float
+    """Mean over keys of the root mean square standardised result-to-target difference."""
+    relative_error_reduction: float
+    """``1 - distance_after / distance_before``; 0 when the source already matches every target."""
+    skipped: list[str] = field(default_factory=list)
+    """Edits and parameters that could not apply, over all keys."""
+
+
+def solve_edit_curve(
+    motion: Motion,
+    bone_map,
+    target_features: np.ndarray,
+    key_times: np.ndarray,
+    strength: float = 1.0,
+    *,
+    feature_scale: np.ndarray | None = None,
+    settings: FeatureSettings | None = None,
+    max_evaluations: int = 200,
+    keep_planted_feet: bool = True,
+    source_features: np.ndarray | None = None,
+    excerpt_seconds: float = KEY_EXCERPT_SECONDS,
+) -> CurveSolveResult:
+    """Find edit parameters per key time for a target that changes over the motion, and apply them blended.
+
+    Each key's target is compared with the clip features of the excerpt of
+    ``excerpt_seconds`` centred at its time (:func:`excerpt_features`), and
+    :func:`solve_edit` finds that key's parameters on the excerpt. :func:`apply_edit_curve`
+    then blends the keys' edits over the whole motion with smooth weights and a
+    time-varying speed. Finally the result is measured on the excerpt around each key's
+    output time.
+
+    Parameters
+    ----------
+    motion : Motion
+    bone_map : BoneMap
+    target_features : (keys, features) array
+        Target clip features of the excerpt around each key, in ``FEATURE_NAMES`` order.
+    key_times : (keys,) array
+        Source seconds, strictly increasing.
+    strength : float
+        In [0, 1]; scales each key's target toward its source excerpt's features.
+    feature_scale : (features,) or (keys, features) array, optional
+        Spread per feature; :func:`default_feature_scale` per key when omitted.
+    settings : FeatureSettings, optional
+    max_evaluations : int
+        Upper bound on proxy evaluations per key.
+    keep_planted_feet : bool
+    source_features : (keys, features) array, optional
+        :func:`excerpt_features` of ``motion`` at ``key_times`` when already measured.
+    excerpt_seconds : float
+        Length of the excerpt around each key, in seconds.
+    """
+    strength = _check_strength(strength)
+    key_times = np.asarray(key_times, dtype=np.float64).reshape(-1)
+    targets = np.asarray(target_features, dtype=np.float64)
+    if targets.ndim != 2 or targets.shape != (len(key_times), len(FEATURE_NAMES)):
+        raise ValueError(
+            f"target_features must have shape ({len(key_times)}, {len(FEATURE_NAMES)}): one row per key time, "
+            f"got {targets.shape}"
+        )
+    if not (math.isfinite(excerpt_seconds) and excerpt_seconds > 0):
+        raise ValueError(f"excerpt_seconds must be a positive number of seconds, got {excerpt_seconds}")
+    if source_features is None:
+        sources = excerpt_features(motion, bone_map, key_times, excerpt_seconds, settings)
+    else:
+        sources = np.asarray(source_features, dtype=np.float64)
+        if sources.shape != targets.shape:
+            raise ValueError(f"source_features must have shape {targets.shape} like target_features, got {sources.shape}")
+    scales = None if feature_scale is None else np.broadcast_to(np.asarray(feature_scale, dtype=np.float64),
+                                                                 targets.shape)
+
+    keys = []
+    for index, time in enumerate(key_times):
+        part = excerpt(motion, *_key_range(motion, float(time), excerpt_seconds))
+        keys.append(solve_edit(
+            part, bone_map, targets[index], strength,
+            feature_scale=None if scales is None else scales[index], settings=settings,
+            max_evaluations=max_evaluations, keep_planted_feet=keep_planted_feet,
+            source_features=sources[index], proxy_seconds=max(PROXY_SECONDS, excerpt_seconds),
+        ))
+    parameters = [key.parameters for key in keys]
+    edit = apply_edit_curve(motion, bone_map, key_times, parameters, keep_planted_feet=keep_planted_feet)
+
+    extractor = FeatureExtractor(motion.skeleton, bone_map, settings)
+    output_key_times = edit.to_output(key_times)
+    achieved = np.stack([
+        extractor.clip_features(excerpt(edit.motion, *_key_range(edit.motion, float(time),
+                                                                 excerpt_seconds / key.parameters.time_scale)))
+        for time, key in zip(output_key_times, keys)
+    ])
+    scaled_targets = np.stack([key.target_features for key in keys])
+    used_scales = np.stack([key.feature_scale for key in keys])
+    before = float(np.mean([key.distance_before for key in keys]))
+    after = float(np.mean([_rms((achieved[index] - scaled_targets[index]) / used_scales[index])
+                           for index in range(len(keys))]))
+    skipped = list(edit.skipped)
+    for key in keys:
+        skipped.extend(message for message in key.skipped if message not in skipped)
+    return CurveSolveResult(
+        key_times=key_times, parameters=parameters, keys=keys, motion=edit.motion, edit=edit,
+        evaluations=sum(key.evaluations for key in keys), source_features=sources,
+        target_features=scaled_targets, achieved_features=achieved, feature_scale=used_scales,
+        distance_before=before, distance_after=after,
+        relative_error_reduction=0.0 if before == 0.0 else 1.0 - after / before, skipped=skipped,
     )

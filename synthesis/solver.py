@@ -380,7 +380,13 @@ class _Evaluator:
         self.source = source
         self.count = 0
         self.cache: dict[bytes, tuple[np.ndarray, EditResult | None]] = {}
-        self.base = self._measure(np.zeros(len(PARAMETER_NAMES)))[0]
+        neutral = np.zeros(len(PARAMETER_NAMES))
+        self.cache[self._key(neutral)] = self._measure(neutral)
+        self.base = self.cache[self._key(neutral)][0]
+
+    @staticmethod
+    def _key(x: np.ndarray) -> bytes:
+        return np.round(x, 12).tobytes()
 
     def _measure(self, x: np.ndarray) -> tuple[np.ndarray, EditResult | None]:
         result = apply_edit(self.proxy, self.bone_map, _to_parameters(x), keep_planted_feet=self.keep_planted_feet and self.exact,
@@ -391,7 +397,7 @@ class _Evaluator:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Return the predicted ``(features,)`` of the whole motion edited with normalised parameters ``x``."""
-        key = np.round(x, 12).tobytes()
+        key = self._key(x)
         if key not in self.cache:
             self.cache[key] = self._measure(x)
         measured = self.cache[key][0]
@@ -405,7 +411,7 @@ class _Evaluator:
 
     def edit_result(self, x: np.ndarray) -> EditResult | None:
         """Return the full-resolution edit of ``x`` when the proxy is the whole motion and ``x`` was evaluated."""
-        entry = self.cache.get(np.round(x, 12).tobytes())
+        entry = self.cache.get(self._key(x))
         return None if entry is None else entry[1]
 
 

@@ -110,8 +110,9 @@ test-unit: $(VENV_STAMP)
 test-blender-%: .venv-blender-%/.installed-bpy-$$(BPY_VERSION_$$*) $$(WHEELS_STAMP)
 	.venv-blender-$*/bin/python -m pytest tests/blender || $(call NO_TESTS_MESSAGE,tests/blender/)
 
-train:
-	@echo "not implemented yet: training the emotion models (training/)" >&2; exit 1
+# Rebuilds models/ and docs/model_report.md from ../shared/datasets with fixed seeds, on 2 CPU threads.
+train: $(VENV_STAMP)
+	$(VENV)/bin/python -m training.train
 
 # The demo and the package use the oldest supported Blender, so the .blend files it saves
 # open in every supported version and the package tool is the one 4.2 validates with.

@@ -30,8 +30,8 @@ __all__ = ["ExperimentOptions", "FoldResult", "run_cv", "summarize", "fit_vae_pa
 
 logger = logging.getLogger(__name__)
 
-TARGET_DESIGNS = ("mean-style-delta", "vae-gbr", "content-emotion", "delta-mlp")
-"""Ways to predict target features: two baselines, then the two PAD-conditioned networks."""
+TARGET_DESIGNS = ("mean-style-delta", "vae-gbr", "content-emotion", "delta-mlp", "average")
+"""Ways to predict target features: two baselines, the two PAD-conditioned networks and their average."""
 
 
 @dataclass
@@ -44,6 +44,8 @@ class ExperimentOptions:
     """Second-dataset clips in the networks: ``none``, ``unlabelled`` or ``pairs`` (PAD-labelled pairs)."""
     analysis_dataset2: bool = False
     """Train the PAD regressors on the second dataset's labelled clips as well."""
+    analysis_windows: bool = False
+    """Train the PAD regressors and classifiers on the clips' window features as well as the clip features."""
     regressors: tuple[str, ...] = tuple(analysis.REGRESSORS)
     classifiers: tuple[str, ...] = tuple(analysis.CLASSIFIERS)
     designs: tuple[str, ...] = TARGET_DESIGNS
@@ -96,6 +98,16 @@ def _network_training_set(features: FeatureSet, scaler: Standardizer, options: E
         pad=pad,
         groups=np.array([clip.group for clip in subset.clips]),
     )
+
+
+def with_windows(features: FeatureSet, scaler: Standardizer) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Return standardised clip and window features with each row's PAD and style."""
+    rows, pads, styles = [scaler.transform(features.clip_features)], [pad_matrix(features.clips)], [c.style for c in features.clips]
+    for clip, windows in zip(features.clips, features.window_features):
+        rows.append(scaler.transform(windows))
+        pads.append(np.tile(clip.pad, (len(windows), 1)))
+        styles.extend([clip.style] * len(windows))
+    return np.concatenate(rows), np.concatenate(pads), styles
 
 
 def fit_vae_pad_regressors(
@@ -176,6 +188,8 @@ def run_fold(features: FeatureSet, content: str, train: np.ndarray, test: np.nda
     if "delta-mlp" in options.designs:
         delta_model = networks.train_delta(network_set, settings)
         predicted["delta-mlp"] = networks.predict(delta_model, source_x, target_pad)
+    if "average" in options.designs and "content-emotion" in predicted and "delta-mlp" in predicted:
+        predicted["average"] = (predicted["content-emotion"] + predicted["delta-mlp"]) / 2
 
     if content_model is not None:
         with torch.no_grad():
@@ -183,11 +197,14 @@ def run_fold(features: FeatureSet, content: str, train: np.ndarray, test: np.nda
     else:
         emotion_code = np.full((len(test_x), 3), np.nan)
 
-    regressor_x, regressor_pad = train_x, train_pad
+    analysis_x, analysis_pad, analysis_styles = train_x, train_pad, train_styles
+    if options.analysis_windows:
+        analysis_x, analysis_pad, analysis_styles = with_windows(emotional_train, scaler)
+    regressor_x, regressor_pad = analysis_x, analysis_pad
     if options.analysis_dataset2:
         extra = train_set.where(lambda clip: clip.dataset == 2 and clip.emotional)
-        regressor_x = np.concatenate([train_x, scaler.transform(extra.clip_features)])
-        regressor_pad = np.concatenate([train_pad, pad_matrix(extra.clips)])
+        regressor_x = np.concatenate([analysis_x, scaler.transform(extra.clip_features)])
+        regressor_pad = np.concatenate([analysis_pad, pad_matrix(extra.clips)])
     pad_estimates: dict[str, np.ndarray] = {}
     round_trip: dict[str, dict[str, np.ndarray]] = {}
     for name in options.regressors:
@@ -196,10 +213,10 @@ def run_fold(features: FeatureSet, content: str, train: np.ndarray, test: np.nda
         round_trip[name] = {design: analysis.predict_pad(regressor, values) for design, values in predicted.items()}
         round_trip[name]["true-target"] = analysis.predict_pad(regressor, target_x)
 
-    labels = np.array([EMOTIONAL_STYLES.index(style) for style in train_styles])
+    labels = np.array([EMOTIONAL_STYLES.index(style) for style in analysis_styles])
     class_probabilities: dict[str, np.ndarray] = {}
     for name in options.classifiers:
-        classifier = analysis.make_classifier(name, settings.seed).fit(train_x, labels)
+        classifier = analysis.make_classifier(name, settings.seed).fit(analysis_x, labels)
         probabilities = np.zeros((len(test_x), len(EMOTIONAL_STYLES)))
         probabilities[:, classifier.classes_] = classifier.predict_proba(test_x)
         class_probabilities[name] = probabilities
@@ -273,6 +290,10 @@ def summarize(results: list[FoldResult]) -> dict:
         estimates = np.concatenate([result.pad_estimates[regressor] for result in results])
         pad_error[regressor] = np.abs(estimates - test_pad).mean(axis=0).tolist()
         recognition[f"nearest-pad/{regressor}"] = float((_pad_nearest(estimates) == labels).mean())
+    codes = np.concatenate([result.emotion_code for result in results])
+    if np.isfinite(codes).all():
+        pad_error["content-emotion encoder"] = np.abs(codes - test_pad).mean(axis=0).tolist()
+        recognition["nearest-pad/content-emotion encoder"] = float((_pad_nearest(codes) == labels).mean())
     confusion = {}
     for classifier in results[0].class_probabilities:
         probabilities = np.concatenate([result.class_probabilities[classifier] for result in results])

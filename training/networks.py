@@ -28,6 +28,7 @@ __all__ = [
     "VAE",
     "ContentEmotionAE",
     "DeltaMLP",
+    "AverageTarget",
     "TrainingSet",
     "TrainSettings",
     "train_vae",
@@ -114,6 +115,17 @@ class DeltaMLP(nn.Module):
         return source + self.network(torch.cat([source, pad], dim=-1))
 
 
+class AverageTarget(nn.Module):
+    """Average of several ``(source, pad) -> target`` networks."""
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, source: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        return torch.stack([member(source, pad) for member in self.members]).mean(dim=0)
+
+
 @dataclass
 class TrainingSet:
     """Standardised clip features with labels, as the networks train on them."""
@@ -150,6 +162,8 @@ class TrainSettings:
     """Weight of the PAD supervision of the emotion encoder."""
     content_weight: float = 0.1
     """Weight of the term that pulls the content codes of one group together."""
+    cycle_weight: float = 0.0
+    """Weight of the cycle term: features decoded for a random PAD must encode back to that PAD."""
     pairs_per_group: int = 64
     """Maximum ordered pairs drawn per group each step (first dataset groups have 64)."""
     batch_size: int = 256
@@ -242,6 +256,10 @@ def train_content_emotion(data: TrainingSet, settings: TrainSettings) -> Content
             batch = torch.as_tensor(rng.choice(unlabelled_index, size=min(settings.batch_size, len(unlabelled_index)), replace=False))
             own = model.decode(model.content(features[batch]), model.emotion(features[batch]))
             loss = loss + ((own - features[batch]) ** 2).sum(dim=1).mean()
+        if settings.cycle_weight > 0:
+            random_pad = torch.as_tensor(rng.uniform(-1.0, 1.0, size=(len(source), 3)), dtype=torch.float32)
+            cycled = model.emotion(model.decode(source_content, random_pad))
+            loss = loss + settings.cycle_weight * ((cycled - random_pad) ** 2).sum(dim=1).mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

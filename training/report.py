@@ -219,6 +219,11 @@ def write_report(
     ]
     for name, error in summary["pad_error"].items():
         lines.append(_row([name, _triple(error), f"{summary['recognition'][f'nearest-pad/{name}']:.1%}"]))
+    lines += [
+        "",
+        "`content-emotion encoder` is the emotion half of the content-emotion network's encoder, shown for comparison; "
+        "the shipped PAD estimator is a scikit-learn model.",
+    ]
     lines += ["", _row(["style classifier", "top-1"]), _row(["---"] * 2)]
     for name, accuracy in summary["recognition"].items():
         if not name.startswith("nearest-pad/"):
@@ -256,6 +261,18 @@ def write_report(
             lines.append(_row([label, f"{values['vae_reconstruction']:.3f}", f"{values['target_error']:.3f}"]))
         lines.append("")
     lines += [
+        "## Using the models",
+        "",
+        "- `EmotionModels.target_features(source_features, pad)` takes the absolute clip features of the motion being "
+        "edited. The shipped network was trained on pairs from every emotional style to every other, so the source "
+        "may already carry an emotion: the result is the features of the same movement with the requested PAD, not "
+        "an offset added to the source's emotion.",
+        "- `estimate_pad` and `classify` read absolute features, because a user's clip has no neutral recording of "
+        "the same movement. Features relative to a neutral reference are used only inside the target network, "
+        "whose training pairs share a movement.",
+        "- PAD values between the eight styles' table values are interpolated by the network; the round-trip numbers "
+        "above are measured at the styles' PAD values only.",
+        "",
         "## Data and licence",
         "",
         "Bandai-Namco-Research-Motiondataset 1 and 2, CC BY-NC 4.0, (c) Bandai Namco Research Inc. Models trained on "

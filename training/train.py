@@ -16,6 +16,7 @@ import argparse
 import json
 import logging
 import time
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ LICENCE = (
     "Bandai-Namco-Research-Motiondataset, CC BY-NC 4.0, (c) Bandai Namco Research Inc.; "
     "models trained on it may be used only non-commercially, with attribution"
 )
-SHIPPED_DESIGNS = ("content-emotion", "delta-mlp")
+SHIPPED_DESIGNS = ("content-emotion", "delta-mlp", "average")
 """Target designs that take the edited motion into account; the best of them ships."""
 
 
@@ -63,10 +64,42 @@ def _parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 def choose_models(summary: dict[str, Any]) -> dict[str, str]:
     """Pick the shipped target design, PAD regressor and classifier from the cross-validation summary."""
     design = min(SHIPPED_DESIGNS, key=lambda name: summary["target_error"][name])
-    regressor = min(summary["pad_error"], key=lambda name: float(np.mean(summary["pad_error"][name])))
+    regressors = [name for name in summary["pad_error"] if name in analysis.REGRESSORS]
+    regressor = min(regressors, key=lambda name: float(np.mean(summary["pad_error"][name])))
     classifiers = [name for name in summary["recognition"] if not name.startswith("nearest-pad/")]
     classifier = max(classifiers, key=lambda name: summary["recognition"][name])
     return {"design": design, "regressor": regressor, "classifier": classifier}
+
+
+UNLABELLED_VARIANTS = {
+    "bandai-namco-1 emotional styles only": {"nonemotional_styles": False, "dataset2": "none"},
+    "+ bandai-namco-1 non-emotional styles (unlabelled)": {"nonemotional_styles": True, "dataset2": "none"},
+    "+ bandai-namco-2 (unlabelled)": {"nonemotional_styles": False, "dataset2": "unlabelled"},
+    "+ both (unlabelled)": {"nonemotional_styles": True, "dataset2": "unlabelled"},
+}
+"""Clip sets for the networks in the experiment on unlabelled data; the shipped setting is the main run."""
+
+
+def unlabelled_experiment(
+    features: FeatureSet, options: evaluate.ExperimentOptions, main_summary: dict[str, Any]
+) -> dict[str, dict[str, float]]:
+    """Cross-validate the VAE and the content-emotion network on each clip set of ``UNLABELLED_VARIANTS``."""
+    table = {}
+    for label, changes in UNLABELLED_VARIANTS.items():
+        variant = evaluate.with_options(
+            options, designs=("content-emotion",), regressors=(), classifiers=(), **changes
+        )
+        summary = evaluate.summarize(evaluate.run_cv(features, variant))
+        table[label] = {
+            "vae_reconstruction": summary["vae_reconstruction"],
+            "target_error": summary["target_error"]["content-emotion"],
+        }
+        logger.info("Unlabelled-data variant %r: %s", label, table[label])
+    table["+ both, bandai-namco-2 as PAD-labelled pairs (shipped)"] = {
+        "vae_reconstruction": main_summary["vae_reconstruction"],
+        "target_error": main_summary["target_error"]["content-emotion"],
+    }
+    return table
 
 
 def fit_final(features: FeatureSet, choice: dict[str, str], options: evaluate.ExperimentOptions) -> dict[str, Any]:
@@ -77,8 +110,12 @@ def fit_final(features: FeatureSet, choice: dict[str, str], options: evaluate.Ex
     network_set = evaluate._network_training_set(features, scaler, options)
     if choice["design"] == "content-emotion":
         target_model = networks.train_content_emotion(network_set, settings)
-    else:
+    elif choice["design"] == "delta-mlp":
         target_model = networks.train_delta(network_set, settings)
+    else:
+        target_model = networks.AverageTarget(
+            [networks.train_content_emotion(network_set, settings), networks.train_delta(network_set, settings)]
+        )
 
     x = scaler.transform(emotional.clip_features)
     pad = pad_matrix(emotional.clips)
@@ -114,7 +151,7 @@ def export_models(
         "scaler": {"mean": fitted["scaler"].mean, "scale": fitted["scaler"].scale},
         "models": {"target": target_entry, "pad": pad_entry, "style": style_entry},
         "latent": {
-            "content_size": options.settings.content_size if choice["design"] == "content-emotion" else 0,
+            "content_size": options.settings.content_size if choice["design"] != "delta-mlp" else 0,
             "emotion_size": 3,
             "baseline_vae_latent_size": options.settings.latent_size,
         },
@@ -139,6 +176,8 @@ def export_models(
 def main(argv: list[str] | None = None) -> int:
     arguments = _parse_arguments(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    # scikit-learn 1.9 deprecates SVC(probability=True); the candidate still works until 1.11.
+    warnings.filterwarnings("ignore", message="The `probability` parameter was deprecated", category=FutureWarning)
     torch.set_num_threads(arguments.threads)
     started = time.monotonic()
 
@@ -156,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = evaluate.summarize(results)
         choice = choose_models(summary)
         metrics = evaluate.headline_metrics(summary, choice)
-        experiments = {"main": summary}
+        experiments = {"main": summary, "unlabelled": unlabelled_experiment(features, options, summary)}
         logger.info("Chosen models: %s", choice)
         logger.info("Held-out metrics: %s", json.dumps(metrics, default=float))
 
@@ -173,7 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     if experiments and not arguments.no_report:
         from training import report
 
-        report.write_report(arguments.report, features, options, results, experiments, choice, metrics, arguments.output)
+        report.write_report(
+            arguments.report, features, options, results, experiments, choice, metrics, arguments.output,
+            training_seconds=time.monotonic() - started,
+        )
     logger.info("Training finished in %.0f s", time.monotonic() - started)
     return 0
 

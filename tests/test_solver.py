@@ -7,7 +7,14 @@ import pytest
 
 from synthesis import quaternion
 from synthesis.bvh import read_bvh
-from synthesis.edits import LOOP_ANGLE_TOLERANCE, NEUTRAL_PARAMETERS, PARAMETER_BOUNDS, PARAMETER_NAMES, apply_edit_to_keys
+from synthesis.edits import (
+    LOOP_ANGLE_TOLERANCE,
+    NEUTRAL_PARAMETERS,
+    PARAMETER_BOUNDS,
+    PARAMETER_NAMES,
+    apply_edit,
+    apply_edit_to_keys,
+)
 from synthesis.features import FEATURE_NAMES, clip_features
 from synthesis.roles import detect_roles
 from synthesis.skeleton import Motion
@@ -255,10 +262,16 @@ def test_curve_blend_has_no_jumps(bandai1_dir, walk):
     source_steps = quaternion.angle_between(motion.rotations[1:], motion.rotations[:-1]).max(axis=1)
     fastest = max(parameters.time_scale for parameters in result.parameters)
     assert steps.max() <= 1.25 * fastest * source_steps.max()
+    # The blend adds no jumps: the pelvis path is no rougher than under each key's edit applied alone.
     pelvis = bone_map.index("pelvis")
-    pelvis_steps = np.linalg.norm(np.diff(edited.positions()[:, pelvis], axis=0), axis=-1)
-    source_pelvis_steps = np.linalg.norm(np.diff(motion.positions()[:, pelvis], axis=0), axis=-1)
-    assert pelvis_steps.max() <= 1.25 * fastest * source_pelvis_steps.max()
+    alone = [apply_edit(motion, bone_map, parameters) for parameters in result.parameters]
+    assert _largest_acceleration(edited, pelvis) <= 1.25 * max(_largest_acceleration(item, pelvis) for item in alone)
+
+
+def _largest_acceleration(motion: Motion, joint: int) -> float:
+    """Return the largest second difference of a joint's world position over frames (skeleton units per frame^2)."""
+    path = motion.positions()[:, joint]
+    return float(np.linalg.norm(path[2:] - 2.0 * path[1:-1] + path[:-2], axis=-1).max())
 
 
 def test_curve_single_key_matches_constant(walk, sad_solve):

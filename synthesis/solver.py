@@ -81,6 +81,7 @@ __all__ = [
     "JACOBIAN_STEP",
     "REGULARIZATION",
     "PROXY_SECONDS",
+    "WHOLE_MOTION_SECONDS",
 ]
 
 logger = logging.getLogger(__name__)
@@ -94,7 +95,10 @@ MAX_ITERATIONS = 8
 RELATIVE_TOLERANCE = 0.01
 """An accepted step that lowers the cost by less than this fraction ends the search."""
 PROXY_SECONDS = 6.0
-"""Total length of the proxy excerpts, in seconds; a motion up to 1.5 times this long is its own proxy."""
+"""Total length of the proxy excerpts of a motion longer than :data:`WHOLE_MOTION_SECONDS`, in seconds."""
+WHOLE_MOTION_SECONDS = 20.0
+"""A motion up to this long (seconds) is its own proxy. Excerpts of one-off actions (a slash,
+a kick) miss what happens between them, and their prediction was poor on such clips."""
 MIN_EXCERPT_SECONDS = 3.0
 """Shortest proxy excerpt, in seconds: long enough for three steps of a walk and one 2 s feature window."""
 MAX_EXCERPTS = 3
@@ -154,7 +158,8 @@ class SolveResult:
     predicted_features: np.ndarray
     """``(features,)`` features of the result as the proxy predicted them."""
     proxy_error: float
-    """Root mean square standardised difference between :attr:`predicted_features` and :attr:`achieved_features`."""
+    """Root mean square standardised difference between :attr:`predicted_features` and the
+    full-resolution measurement of the edit the search found (before any fallback)."""
     proxy_excerpts: int
     """Number of excerpts in the proxy; 0 when the proxy was the whole motion."""
     features: list[dict] = field(default_factory=list)
@@ -193,18 +198,19 @@ def excerpt(motion: Motion, start: int, stop: int) -> Motion:
     )
 
 
-def proxy_excerpts(motion: Motion, proxy_seconds: float = PROXY_SECONDS) -> list[tuple[int, int]]:
+def proxy_excerpts(motion: Motion, proxy_seconds: float = PROXY_SECONDS,
+                   whole_motion_seconds: float = WHOLE_MOTION_SECONDS) -> list[tuple[int, int]]:
     """Choose the frame ranges ``[(start, stop), ...]`` that stand in for ``motion`` during the search.
 
-    A motion no longer than ``1.5 * proxy_seconds`` is its own proxy (one range over every
-    frame). A longer one gets ``min(MAX_EXCERPTS, proxy_seconds // MIN_EXCERPT_SECONDS)``
+    A motion no longer than ``max(whole_motion_seconds, 1.5 * proxy_seconds)`` is its own
+    proxy (one range over every frame). A longer one gets ``min(MAX_EXCERPTS, proxy_seconds // MIN_EXCERPT_SECONDS)``
     excerpts, at least one, that share ``proxy_seconds`` equally and are centred at evenly
     spaced times, so the beginning, middle and end of a varied clip are all represented.
     """
     if not (math.isfinite(proxy_seconds) and proxy_seconds > 0):
         raise ValueError(f"proxy_seconds must be a positive number of seconds, got {proxy_seconds}")
     frames = motion.frame_count
-    if motion.duration <= 1.5 * proxy_seconds:
+    if motion.duration <= max(whole_motion_seconds, 1.5 * proxy_seconds):
         return [(0, frames)]
     count = int(min(MAX_EXCERPTS, max(1, proxy_seconds // MIN_EXCERPT_SECONDS)))
     length = int(round(proxy_seconds / count * motion.frame_rate)) + 1
@@ -595,12 +601,36 @@ def solve_edit(
         assert isinstance(edit, EditResult)
     achieved = predicted.copy() if evaluator.exact else extractor.clip_features(edit.motion)
     distance_after = _rms((achieved - target) / scale)
-    skipped.extend(edit.skipped)
+    proxy_error = _rms((predicted - achieved) / scale)
     if distance_after > distance_before:
+        # Only a proxy can mislead like this: an exact search never accepts a worse point.
         logger.warning(
-            "The edit moved the features away from the target (distance %.3f -> %.3f); "
-            "the proxy predicted %.3f", distance_before, distance_after, _rms((predicted - target) / scale),
+            "The edit found on the proxy moved the full motion away from the target (distance %.3f -> %.3f, "
+            "predicted %.3f); trying half of it", distance_before, distance_after, _rms((predicted - target) / scale),
         )
+        half = parameters.scaled(0.5)
+        half_edit = apply_edit(motion, bone_map, half, keep_planted_feet=keep_planted_feet, return_report=True)
+        assert isinstance(half_edit, EditResult)
+        half_achieved = extractor.clip_features(half_edit.motion)
+        half_distance = _rms((half_achieved - target) / scale)
+        if half_distance < distance_before:
+            parameters, edit, achieved, distance_after = half, half_edit, half_achieved, half_distance
+            skipped.append("solver: the proxy overestimated the edit; half of the edit it found was applied")
+        else:
+            skipped.append(
+                f"solver: the edit found on the proxy moved the motion away from the target (distance "
+                f"{distance_before:.3f} -> {distance_after:.3f}, half of it {half_distance:.3f}), so the source is "
+                "returned unchanged; a longer proxy_seconds may help"
+            )
+            return SolveResult(
+                parameters=NEUTRAL_PARAMETERS, motion=motion.copy(), evaluations=evaluator.count,
+                source_features=source, target_features=target, achieved_features=source.copy(),
+                feature_scale=scale, distance_before=distance_before, distance_after=distance_before,
+                relative_error_reduction=0.0, predicted_features=predicted,
+                proxy_error=proxy_error, proxy_excerpts=len(ranges),
+                features=_feature_table(source, target, source, scale), skipped=skipped,
+            )
+    skipped.extend(edit.skipped)
     return SolveResult(
         parameters=parameters,
         motion=edit.motion,
@@ -613,7 +643,7 @@ def solve_edit(
         distance_after=distance_after,
         relative_error_reduction=1.0 - distance_after / distance_before,
         predicted_features=predicted,
-        proxy_error=_rms((predicted - achieved) / scale),
+        proxy_error=proxy_error,
         proxy_excerpts=0 if evaluator.exact else len(ranges),
         features=_feature_table(source, target, achieved, scale),
         skipped=skipped,

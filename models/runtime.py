@@ -5,7 +5,13 @@ The folder of this file contains ``manifest.json`` and the ONNX files it lists:
 - ``target_features.onnx``: standardised source features ``(n, features)`` and target
   PAD ``(n, 3)`` to standardised target features ``(n, features)``;
 - ``pad_regressor.onnx``: standardised features to PAD ``(n, 3)``;
-- ``style_classifier.onnx``: standardised features to probabilities over the styles.
+- ``style_classifier.onnx``: standardised features to probabilities over the styles;
+- ``neutral_features.onnx`` (present when an analysis model needs it): the same
+  network as the target one but content-emotion only, run at PAD (0, 0, 0) to estimate
+  the features of a neutral recording of the same movement.
+
+An analysis model whose manifest entry has ``input_kind`` ``features+residual`` takes
+the standardised features followed by their difference from that neutral estimate.
 
 The manifest stores the feature names and order, the feature extractor version the
 models were trained with, the standardiser, the PAD table, the metrics, the training
@@ -38,6 +44,7 @@ MANIFEST_FORMAT = 1
 _RETRAIN = "retrain with `make train`"
 _REINSTALL = "reinstall the extension"
 _AXES = ("pleasure", "arousal", "dominance")
+_INPUT_KINDS = ("features", "features+residual")
 
 
 class ModelError(Exception):
@@ -145,7 +152,14 @@ class EmotionModels:
         scaler = manifest["scaler"]
         if len(scaler.get("mean", ())) != count or len(scaler.get("scale", ())) != count:
             raise ModelError(f"Model manifest {path}: scaler size differs from the {count} feature names; {_RETRAIN}")
-        for role in ("target", "pad", "style"):
+        roles = ["target", "pad", "style"]
+        for role in ("pad", "style"):
+            kind = manifest["models"].get(role, {}).get("input_kind", "features")
+            if kind not in _INPUT_KINDS:
+                raise ModelError(f"Model manifest {path}: unknown input_kind {kind!r} of the {role} model; {_REINSTALL}")
+            if kind == "features+residual" and "neutral" not in roles:
+                roles.append("neutral")
+        for role in roles:
             entry = manifest["models"].get(role)
             if not isinstance(entry, dict) or entry.get("file") not in manifest["files"]:
                 raise ModelError(f"Model manifest {path} lists no file for the {role} model; {_REINSTALL} or {_RETRAIN}")
@@ -202,6 +216,15 @@ class EmotionModels:
         output = self.manifest["models"][role]["output"]
         return np.asarray(session.run([output], inputs)[0], dtype=np.float64)
 
+    def _analysis_input(self, role: str, standardized: np.ndarray) -> np.ndarray:
+        """Return the input of the ``pad`` or ``style`` model for ``(n, features)`` standardised features."""
+        if self.manifest["models"][role].get("input_kind", "features") == "features":
+            return standardized
+        entry = self.manifest["models"]["neutral"]
+        zeros = np.zeros((standardized.shape[0], 3), dtype=np.float32)
+        neutral = self._run("neutral", {entry["inputs"][0]: standardized, entry["inputs"][1]: zeros})
+        return np.hstack([standardized, standardized - neutral.astype(np.float32)]).astype(np.float32)
+
     def target_features(self, source_features: Any, pad: Any) -> np.ndarray:
         """Return the features the motion should have to express ``pad``.
 
@@ -234,14 +257,16 @@ class EmotionModels:
         """
         standardized, single = self._features(features)
         entry = self.manifest["models"]["pad"]
-        result = np.clip(self._run("pad", {entry["inputs"][0]: standardized}).reshape(-1, 3), -1.0, 1.0)
+        inputs = self._analysis_input("pad", standardized)
+        result = np.clip(self._run("pad", {entry["inputs"][0]: inputs}).reshape(-1, 3), -1.0, 1.0)
         return result[0] if single else result
 
     def style_probabilities(self, features: Any) -> np.ndarray:
         """Return ``(n, styles)`` probabilities over :attr:`styles` for ``(n, features)`` or ``(features,)``."""
         standardized, _ = self._features(features)
         entry = self.manifest["models"]["style"]
-        return self._run("style", {entry["inputs"][0]: standardized}).reshape(standardized.shape[0], -1)
+        inputs = self._analysis_input("style", standardized)
+        return self._run("style", {entry["inputs"][0]: inputs}).reshape(standardized.shape[0], -1)
 
     def classify(self, features: Any) -> tuple[str, dict[str, float]]:
         """Return the most likely emotional style of one clip and the probability of every style."""

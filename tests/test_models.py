@@ -90,15 +90,19 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict:
     delta_model = networks.train_delta(data, settings)
     regressor = analysis.make_regressor("svr").fit(features.astype(np.float32), pad)
     labels = np.arange(48) % len(EMOTIONAL_STYLES)
-    classifier = analysis.make_classifier("logistic").fit(features.astype(np.float32), labels)
+    # The classifier takes the residual input, so the fixture covers both analysis input kinds.
+    residual_input = analysis.with_residual(features.astype(np.float32), content_model)
+    classifier = analysis.make_classifier("logistic").fit(residual_input, labels)
 
     directory = tmp_path_factory.mktemp("models")
     target_entry = export.export_target_network(content_model, FEATURE_COUNT, directory / "target_features.onnx")
     delta_entry = export.export_target_network(delta_model, FEATURE_COUNT, directory / "delta.onnx")
     pad_entry = export.export_regressor(regressor, FEATURE_COUNT, directory / "pad_regressor.onnx")
+    neutral_entry = export.export_target_network(content_model, FEATURE_COUNT, directory / "neutral_features.onnx")
     style_entry = export.export_classifier(
-        classifier, FEATURE_COUNT, directory / "style_classifier.onnx", list(EMOTIONAL_STYLES)
+        classifier, 2 * FEATURE_COUNT, directory / "style_classifier.onnx", list(EMOTIONAL_STYLES)
     )
+    style_entry["input_kind"] = "features+residual"
     from synthesis.features import FEATURE_EXTRACTOR_VERSION
 
     export.write_manifest(
@@ -107,7 +111,7 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "feature_extractor_version": FEATURE_EXTRACTOR_VERSION,
             "feature_names": [f"feature_{index}" for index in range(FEATURE_COUNT)],
             "scaler": {"mean": [0.0] * FEATURE_COUNT, "scale": [1.0] * FEATURE_COUNT},
-            "models": {"target": target_entry, "pad": pad_entry, "style": style_entry},
+            "models": {"target": target_entry, "pad": pad_entry, "style": style_entry, "neutral": neutral_entry},
             "pad_table": {name: {"pad": list(emotion.pad)} for name, emotion in EMOTIONS.items()},
             "licence": LICENCE,
         },
@@ -143,7 +147,9 @@ def test_onnx_matches_sklearn(tiny_models: dict) -> None:
     models = EmotionModels.load(tiny_models["directory"])
     expected_pad = np.clip(tiny_models["regressor"].predict(features), -1, 1)
     np.testing.assert_allclose(models.estimate_pad(features), expected_pad, atol=1e-5)
-    expected_probabilities = tiny_models["classifier"].predict_proba(features)
+    from training.analysis import with_residual
+
+    expected_probabilities = tiny_models["classifier"].predict_proba(with_residual(features, tiny_models["content_model"]))
     np.testing.assert_allclose(models.style_probabilities(features), expected_probabilities, atol=1e-5)
 
 
@@ -218,6 +224,13 @@ def test_loader_rejects_missing_file(tiny_models: dict, tmp_path: Path) -> None:
     directory = _copy(tiny_models["directory"], tmp_path)
     (directory / "style_classifier.onnx").unlink()
     with pytest.raises(ModelError, match="style_classifier.onnx listed in manifest.json not found; reinstall"):
+        EmotionModels.load(directory)
+
+
+def test_loader_rejects_missing_neutral_model(tiny_models: dict, tmp_path: Path) -> None:
+    directory = _copy(tiny_models["directory"], tmp_path)
+    _rewrite_manifest(directory, lambda manifest: manifest["models"].pop("neutral"))
+    with pytest.raises(ModelError, match="lists no file for the neutral model"):
         EmotionModels.load(directory)
 
 

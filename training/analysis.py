@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -18,7 +19,10 @@ from sklearn.multioutput import MultiOutputRegressor
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.svm import SVC, SVR
 
-__all__ = ["REGRESSORS", "CLASSIFIERS", "make_regressor", "make_classifier"]
+__all__ = ["REGRESSORS", "CLASSIFIERS", "RESIDUAL_SUFFIX", "make_regressor", "make_classifier", "with_residual", "split_name"]
+
+RESIDUAL_SUFFIX = "+residual"
+"""Suffix of a model name whose input is the features followed by their residual (see :func:`with_residual`)."""
 
 
 def _gradient_boosting_regressor(seed: int) -> BaseEstimator:
@@ -66,3 +70,24 @@ def make_classifier(name: str, seed: int = 0) -> BaseEstimator:
 def predict_pad(model: BaseEstimator, features: np.ndarray) -> np.ndarray:
     """Return ``(n, 3)`` PAD predictions clipped to [-1, 1]."""
     return np.clip(np.asarray(model.predict(features), dtype=np.float64).reshape(-1, 3), -1.0, 1.0)
+
+
+def with_residual(features: np.ndarray, content_model: torch.nn.Module) -> np.ndarray:
+    """Return ``(n, 2 * features)``: the standardised features, then their residual from a neutral estimate.
+
+    The neutral estimate is the content-emotion network's output for the same
+    content at PAD (0, 0, 0), so the residual approximates the features relative to a
+    neutral recording of the same movement, which a user's clip does not have.
+    """
+    with torch.no_grad():
+        neutral = content_model(
+            torch.as_tensor(features, dtype=torch.float32), torch.zeros(len(features), 3)
+        ).numpy().astype(np.float64)
+    return np.hstack([features, features - neutral])
+
+
+def split_name(name: str) -> tuple[str, bool]:
+    """Split a model name into the candidate name and whether it takes the residual input."""
+    if name.endswith(RESIDUAL_SUFFIX):
+        return name[: -len(RESIDUAL_SUFFIX)], True
+    return name, False

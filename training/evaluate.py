@@ -36,14 +36,16 @@ TARGET_DESIGNS = ("mean-style-delta", "vae-gbr", "content-emotion", "delta-mlp",
 
 @dataclass
 class ExperimentOptions:
-    """Which clips each model trains on, and which models run."""
+    """Training clip sets and the models to evaluate."""
 
-    nonemotional_styles: bool = True
+    nonemotional_styles: bool = False
     """Train the autoencoders on the first dataset's seven non-emotional styles as unlabelled clips."""
-    dataset2: str = "pairs"
+    dataset2: str = "none"
     """Second-dataset clips in the networks: ``none``, ``unlabelled`` or ``pairs`` (PAD-labelled pairs)."""
     analysis_dataset2: bool = False
     """Train the PAD regressors on the second dataset's labelled clips as well."""
+    analysis_residual: bool = True
+    """Also evaluate analysis models whose input adds the residual from the content-emotion network's neutral estimate."""
     analysis_windows: bool = False
     """Train the PAD regressors and classifiers on the clips' window features as well as the clip features."""
     regressors: tuple[str, ...] = tuple(analysis.REGRESSORS)
@@ -54,7 +56,7 @@ class ExperimentOptions:
 
 @dataclass
 class FoldResult:
-    """What one fold predicted for its held-out clips."""
+    """Predictions of one fold for its held-out clips."""
 
     content: str
     target_styles: list[str]
@@ -182,8 +184,9 @@ def run_fold(features: FeatureSet, content: str, train: np.ndarray, test: np.nda
         regressors = fit_vae_pad_regressors(vae, train_x, train_pad, settings.seed)
         predicted["vae-gbr"] = vae_decode_pad(vae, regressors, target_pad)
     content_model = None
-    if "content-emotion" in options.designs:
+    if "content-emotion" in options.designs or options.analysis_residual:
         content_model = networks.train_content_emotion(network_set, settings)
+    if "content-emotion" in options.designs and content_model is not None:
         predicted["content-emotion"] = networks.predict(content_model, source_x, target_pad)
     if "delta-mlp" in options.designs:
         delta_model = networks.train_delta(network_set, settings)
@@ -205,21 +208,29 @@ def run_fold(features: FeatureSet, content: str, train: np.ndarray, test: np.nda
         extra = train_set.where(lambda clip: clip.dataset == 2 and clip.emotional)
         regressor_x = np.concatenate([analysis_x, scaler.transform(extra.clip_features)])
         regressor_pad = np.concatenate([analysis_pad, pad_matrix(extra.clips)])
+    input_kinds = {"": lambda values: values}
+    if options.analysis_residual and content_model is not None:
+        input_kinds[analysis.RESIDUAL_SUFFIX] = lambda values: analysis.with_residual(values, content_model)
+
     pad_estimates: dict[str, np.ndarray] = {}
     round_trip: dict[str, dict[str, np.ndarray]] = {}
-    for name in options.regressors:
-        regressor = analysis.make_regressor(name, settings.seed).fit(regressor_x, regressor_pad)
-        pad_estimates[name] = analysis.predict_pad(regressor, test_x)
-        round_trip[name] = {design: analysis.predict_pad(regressor, values) for design, values in predicted.items()}
-        round_trip[name]["true-target"] = analysis.predict_pad(regressor, target_x)
-
     labels = np.array([EMOTIONAL_STYLES.index(style) for style in analysis_styles])
     class_probabilities: dict[str, np.ndarray] = {}
-    for name in options.classifiers:
-        classifier = analysis.make_classifier(name, settings.seed).fit(analysis_x, labels)
-        probabilities = np.zeros((len(test_x), len(EMOTIONAL_STYLES)))
-        probabilities[:, classifier.classes_] = classifier.predict_proba(test_x)
-        class_probabilities[name] = probabilities
+    for suffix, transform in input_kinds.items():
+        for name in options.regressors:
+            regressor = analysis.make_regressor(name, settings.seed).fit(transform(regressor_x), regressor_pad)
+            key = name + suffix
+            pad_estimates[key] = analysis.predict_pad(regressor, transform(test_x))
+            round_trip[key] = {
+                design: analysis.predict_pad(regressor, transform(values)) for design, values in predicted.items()
+            }
+            round_trip[key]["true-target"] = analysis.predict_pad(regressor, transform(target_x))
+
+        for name in options.classifiers:
+            classifier = analysis.make_classifier(name, settings.seed).fit(transform(analysis_x), labels)
+            probabilities = np.zeros((len(test_x), len(EMOTIONAL_STYLES)))
+            probabilities[:, classifier.classes_] = classifier.predict_proba(transform(test_x))
+            class_probabilities[name + suffix] = probabilities
 
     return FoldResult(
         content=content,

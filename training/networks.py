@@ -224,11 +224,12 @@ def train_vae(features: np.ndarray, settings: TrainSettings) -> VAE:
 def train_content_emotion(data: TrainingSet, settings: TrainSettings) -> ContentEmotionAE:
     """Fit a :class:`ContentEmotionAE` with cross-reconstruction over pairs of one group.
 
-    Losses per epoch: for every ordered pair (source, target) of labelled clips in one
-    group, ``decode(content(source), pad(target))`` must match the target; the emotion
-    encoder must return each labelled clip's PAD; unlabelled clips must reconstruct
-    from their own content code and encoded emotion; the content codes of a pair are
-    pulled together.
+    Each step draws ordered pairs (source, target) of labelled clips in one group, and
+    ``decode(content(source), pad(target))`` must match the target. The emotion encoder
+    must return each labelled clip's PAD. Unlabelled clips must reconstruct from their
+    own content code and encoded emotion. The content codes of a pair are pulled
+    together, and with ``cycle_weight`` features decoded for a random PAD must encode
+    back to it.
     """
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)

@@ -222,7 +222,9 @@ def write_report(
     lines += [
         "",
         "`content-emotion encoder` is the emotion half of the content-emotion network's encoder, shown for comparison; "
-        "the shipped PAD estimator is a scikit-learn model.",
+        "the shipped PAD estimator is a scikit-learn model. A `+residual` model takes the absolute features followed by "
+        "their difference from the content-emotion network's estimate of the same movement at PAD (0, 0, 0), a "
+        "stand-in for the neutral reference that a user's clip lacks.",
     ]
     lines += ["", _row(["style classifier", "top-1"]), _row(["---"] * 2)]
     for name, accuracy in summary["recognition"].items():
@@ -257,9 +259,18 @@ def write_report(
             _row(["network training clips", "VAE reconstruction MAE", "content-emotion target MAE"]),
             _row(["---"] * 3),
         ]
-        for label, values in experiments["unlabelled"].items():
+        table = experiments["unlabelled"]
+        for label, values in table.items():
             lines.append(_row([label, f"{values['vae_reconstruction']:.3f}", f"{values['target_error']:.3f}"]))
-        lines.append("")
+        best_vae = min(table, key=lambda label: table[label]["vae_reconstruction"])
+        best_target = min(table, key=lambda label: table[label]["target_error"])
+        lines += [
+            "",
+            f"Lowest VAE reconstruction error: {best_vae}. Lowest content-emotion target error: {best_target}. "
+            "The shipped networks train on the clip set in the first row, chosen from an earlier run of this table; "
+            "rerun and compare before changing `ExperimentOptions`.",
+            "",
+        ]
     lines += [
         "## Using the models",
         "",
@@ -267,9 +278,10 @@ def write_report(
         "edited. The shipped network was trained on pairs from every emotional style to every other, so the source "
         "may already carry an emotion: the result is the features of the same movement with the requested PAD, not "
         "an offset added to the source's emotion.",
-        "- `estimate_pad` and `classify` read absolute features, because a user's clip has no neutral recording of "
-        "the same movement. Features relative to a neutral reference are used only inside the target network, "
-        "whose training pairs share a movement.",
+        "- `estimate_pad` and `classify` take absolute features, because a user's clip has no neutral recording of "
+        "the same movement. Relative features appear in two places only: the target networks learn from pairs of "
+        "one movement, and a `+residual` analysis model (when shipped, see its `input_kind` in the manifest) "
+        "compares the clip with the network's own neutral estimate, which the runtime computes.",
         "- PAD values between the eight styles' table values are interpolated by the network; the round-trip numbers "
         "above are measured at the styles' PAD values only.",
         "",

@@ -4,10 +4,12 @@ Run from the repository root (``make train`` does)::
 
     python -m training.train
 
-Steps, top to bottom: index clips and extract features; leave-one-content-out
-cross-validation of every design; the unlabelled-data experiment; choose the best
-target design, PAD regressor and style classifier; refit them on all clips; export
-ONNX files and ``models/manifest.json``; write ``docs/model_report.md`` with figures.
+Steps, top to bottom:
+
+1. Index the clips and extract their features (cached).
+2. Cross-validate every design leaving one content out, then the unlabelled-data variants.
+3. Choose the best target design, PAD regressor and style classifier, and refit them on all clips.
+4. Export the ONNX files and ``models/manifest.json``, and write ``docs/model_report.md`` with figures.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ LICENCE = (
     "Bandai-Namco-Research-Motiondataset, CC BY-NC 4.0, (c) Bandai Namco Research Inc.; "
     "models trained on it may be used only non-commercially, with attribution"
 )
+MODEL_FILES = ("manifest.json", "target_features.onnx", "neutral_features.onnx", "pad_regressor.onnx", "style_classifier.onnx")
+"""Files that training writes into the models folder; stale ones are removed before each export."""
 SHIPPED_DESIGNS = ("content-emotion", "delta-mlp", "average")
 """Target designs that take the edited motion into account; the best of them ships."""
 
@@ -64,7 +68,7 @@ def _parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 def choose_models(summary: dict[str, Any]) -> dict[str, str]:
     """Pick the shipped target design, PAD regressor and classifier from the cross-validation summary."""
     design = min(SHIPPED_DESIGNS, key=lambda name: summary["target_error"][name])
-    regressors = [name for name in summary["pad_error"] if name in analysis.REGRESSORS]
+    regressors = [name for name in summary["pad_error"] if analysis.split_name(name)[0] in analysis.REGRESSORS]
     regressor = min(regressors, key=lambda name: float(np.mean(summary["pad_error"][name])))
     classifiers = [name for name in summary["recognition"] if not name.startswith("nearest-pad/")]
     classifier = max(classifiers, key=lambda name: summary["recognition"][name])
@@ -72,33 +76,34 @@ def choose_models(summary: dict[str, Any]) -> dict[str, str]:
 
 
 UNLABELLED_VARIANTS = {
-    "bandai-namco-1 emotional styles only": {"nonemotional_styles": False, "dataset2": "none"},
     "+ bandai-namco-1 non-emotional styles (unlabelled)": {"nonemotional_styles": True, "dataset2": "none"},
     "+ bandai-namco-2 (unlabelled)": {"nonemotional_styles": False, "dataset2": "unlabelled"},
     "+ both (unlabelled)": {"nonemotional_styles": True, "dataset2": "unlabelled"},
+    "+ both, bandai-namco-2 as PAD-labelled pairs": {"nonemotional_styles": True, "dataset2": "pairs"},
 }
-"""Clip sets for the networks in the experiment on unlabelled data; the shipped setting is the main run."""
+"""Extra clip sets for the networks, compared with the shipped set (bandai-namco-1 emotional styles only)."""
 
 
 def unlabelled_experiment(
     features: FeatureSet, options: evaluate.ExperimentOptions, main_summary: dict[str, Any]
 ) -> dict[str, dict[str, float]]:
     """Cross-validate the VAE and the content-emotion network on each clip set of ``UNLABELLED_VARIANTS``."""
-    table = {}
+    table = {
+        "bandai-namco-1 emotional styles only (shipped)": {
+            "vae_reconstruction": main_summary["vae_reconstruction"],
+            "target_error": main_summary["target_error"]["content-emotion"],
+        }
+    }
     for label, changes in UNLABELLED_VARIANTS.items():
         variant = evaluate.with_options(
             options, designs=("content-emotion",), regressors=(), classifiers=(), **changes
         )
-        summary = evaluate.summarize(evaluate.run_cv(features, variant))
+        summary = evaluate.summarize(evaluate.run_cv(features, variant, progress=True))
         table[label] = {
             "vae_reconstruction": summary["vae_reconstruction"],
             "target_error": summary["target_error"]["content-emotion"],
         }
         logger.info("Unlabelled-data variant %r: %s", label, table[label])
-    table["+ both, bandai-namco-2 as PAD-labelled pairs (shipped)"] = {
-        "vae_reconstruction": main_summary["vae_reconstruction"],
-        "target_error": main_summary["target_error"]["content-emotion"],
-    }
     return table
 
 
@@ -108,14 +113,13 @@ def fit_final(features: FeatureSet, choice: dict[str, str], options: evaluate.Ex
     emotional = features.where(lambda clip: clip.dataset == 1 and clip.emotional)
     scaler = Standardizer.fit(emotional.clip_features)
     network_set = evaluate._network_training_set(features, scaler, options)
+    content_model = networks.train_content_emotion(network_set, settings)
     if choice["design"] == "content-emotion":
-        target_model = networks.train_content_emotion(network_set, settings)
+        target_model = content_model
     elif choice["design"] == "delta-mlp":
         target_model = networks.train_delta(network_set, settings)
     else:
-        target_model = networks.AverageTarget(
-            [networks.train_content_emotion(network_set, settings), networks.train_delta(network_set, settings)]
-        )
+        target_model = networks.AverageTarget([content_model, networks.train_delta(network_set, settings)])
 
     x = scaler.transform(emotional.clip_features)
     pad = pad_matrix(emotional.clips)
@@ -124,10 +128,21 @@ def fit_final(features: FeatureSet, choice: dict[str, str], options: evaluate.Ex
         extra = features.where(lambda clip: clip.dataset == 2 and clip.emotional)
         regressor_x = np.concatenate([x, scaler.transform(extra.clip_features)])
         regressor_pad = np.concatenate([pad, pad_matrix(extra.clips)])
-    regressor = analysis.make_regressor(choice["regressor"], settings.seed).fit(regressor_x, regressor_pad)
+    regressor_name, regressor_residual = analysis.split_name(choice["regressor"])
+    if regressor_residual:
+        regressor_x = analysis.with_residual(regressor_x, content_model)
+    regressor = analysis.make_regressor(regressor_name, settings.seed).fit(regressor_x, regressor_pad)
     labels = np.array([EMOTIONAL_STYLES.index(clip.style) for clip in emotional.clips])
-    classifier = analysis.make_classifier(choice["classifier"], settings.seed).fit(x, labels)
-    return {"scaler": scaler, "target": target_model, "regressor": regressor, "classifier": classifier}
+    classifier_name, classifier_residual = analysis.split_name(choice["classifier"])
+    classifier_x = analysis.with_residual(x, content_model) if classifier_residual else x
+    classifier = analysis.make_classifier(classifier_name, settings.seed).fit(classifier_x, labels)
+    return {
+        "scaler": scaler,
+        "target": target_model,
+        "neutral": content_model,
+        "regressor": regressor,
+        "classifier": classifier,
+    }
 
 
 def export_models(
@@ -136,20 +151,33 @@ def export_models(
 ) -> Path:
     """Write the ONNX files and the manifest into ``output``."""
     output.mkdir(parents=True, exist_ok=True)
+    for name in MODEL_FILES:
+        (output / name).unlink(missing_ok=True)
     count = len(features.names)
     target_entry = export.export_target_network(fitted["target"], count, output / "target_features.onnx")
     target_entry["design"] = choice["design"]
-    pad_entry = export.export_regressor(fitted["regressor"], count, output / "pad_regressor.onnx")
-    pad_entry["design"] = choice["regressor"]
+    entries = {"target": target_entry}
+    residual_roles = [role for role in ("regressor", "classifier") if analysis.split_name(choice[role])[1]]
+    if residual_roles:
+        entries["neutral"] = export.export_target_network(fitted["neutral"], count, output / "neutral_features.onnx")
+        entries["neutral"]["design"] = "content-emotion at PAD (0, 0, 0)"
+    regressor_inputs = 2 * count if "regressor" in residual_roles else count
+    entries["pad"] = export.export_regressor(fitted["regressor"], regressor_inputs, output / "pad_regressor.onnx")
+    entries["pad"]["design"] = choice["regressor"]
+    entries["pad"]["input_kind"] = "features+residual" if "regressor" in residual_roles else "features"
     class_names = [EMOTIONAL_STYLES[int(label)] for label in fitted["classifier"].classes_]
-    style_entry = export.export_classifier(fitted["classifier"], count, output / "style_classifier.onnx", class_names)
-    style_entry["design"] = choice["classifier"]
+    classifier_inputs = 2 * count if "classifier" in residual_roles else count
+    entries["style"] = export.export_classifier(
+        fitted["classifier"], classifier_inputs, output / "style_classifier.onnx", class_names
+    )
+    entries["style"]["design"] = choice["classifier"]
+    entries["style"]["input_kind"] = "features+residual" if "classifier" in residual_roles else "features"
     clips = features.clips
     manifest = {
         "feature_extractor_version": features.version,
         "feature_names": list(features.names),
         "scaler": {"mean": fitted["scaler"].mean, "scale": fitted["scaler"].scale},
-        "models": {"target": target_entry, "pad": pad_entry, "style": style_entry},
+        "models": entries,
         "latent": {
             "content_size": options.settings.content_size if choice["design"] != "delta-mlp" else 0,
             "emotion_size": 3,

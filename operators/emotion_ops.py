@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import bpy
 import numpy as np
-from bpy.props import BoolProperty, FloatProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, StringProperty
 from bpy.types import Action, Context, Object, Operator
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
@@ -28,9 +28,20 @@ from . import action_compat, action_io
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems
 
-from .properties import OVERRIDE_SOURCES, EmotionMotionSettings, emotion_settings, pad_matches_preset
+from .properties import (
+    OVERRIDE_SOURCES,
+    PRESET_ITEMS,
+    EmotionMotionSettings,
+    bone_map_overrides,
+    emotion_settings,
+    pad_matches_preset,
+    role_source,
+    set_bone_map,
+    settings_pad,
+)
 
 __all__ = [
+    "EMOTION_MOTION_OT_set_emotion",
     "EMOTION_MOTION_OT_apply",
     "EMOTION_MOTION_OT_analyze",
     "EMOTION_MOTION_OT_revert",
@@ -131,7 +142,7 @@ def resolve_bone_map(obj: Object, skeleton: Skeleton, settings: EmotionMotionSet
     ValueError
         When an override names a bone that the armature does not have.
     """
-    overrides = settings.bone_map_overrides()
+    overrides = bone_map_overrides(settings)
     for role, bone in overrides.items():
         if bone is not None and bone not in skeleton.names:
             raise ValueError(
@@ -152,7 +163,7 @@ def store_bone_map(settings: EmotionMotionSettings, bone_map: roles.BoneMap) -> 
     Roles that came from the overrides keep the panel's label (``user`` or ``file``);
     the others show how detection found them (``name`` or ``hierarchy``).
     """
-    previous = {item.role: item.detected_by for item in settings.bone_map}
+    previous = {item.role: role_source(item) for item in settings.bone_map}
     labels = {}
     for role in roles.ROLES:
         method = bone_map.detected_by.get(role)
@@ -164,7 +175,7 @@ def store_bone_map(settings: EmotionMotionSettings, bone_map: roles.BoneMap) -> 
                 labels[role] = "user" if method else ""
         else:
             labels[role] = method
-    settings.set_bone_map(bone_map.to_dict(), labels)
+    set_bone_map(settings, bone_map.to_dict(), labels)
 
 
 def missing_roles_message(obj: Object, error: roles.MissingRolesError) -> str:
@@ -306,7 +317,7 @@ def target_pad(obj: Object, action: Action, frames: np.ndarray, pad: tuple[float
     """
     keyed = keyframed_pad(obj, action, frames) if use_keyframed_pad else None
     if keyed is None:
-        values = emotion_settings(obj).pad() if pad is None else pad
+        values = settings_pad(emotion_settings(obj)) if pad is None else pad
         return np.array(validate_pad(values, name=f"Armature {obj.name!r} PAD")), False
     for frame, row in zip(frames, keyed):
         validate_pad(row, name=f"Keyed PAD of armature {obj.name!r} at frame {frame:g}")
@@ -566,6 +577,35 @@ class EMOTION_MOTION_OT_analyze(Operator):
         return {'FINISHED'}
 
 
+class EMOTION_MOTION_OT_set_emotion(Operator):
+    """Set the armature's pleasure, arousal and dominance to a named emotion"""
+
+    bl_idname = "emotion_motion.set_emotion"
+    bl_label = "Set Emotion"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    emotion: EnumProperty(name="Emotion", items=PRESET_ITEMS, description="Named emotion to set")
+
+    @classmethod
+    def poll(cls, context: Context) -> bool:
+        if active_armature(context) is None:
+            cls.poll_message_set("Select an armature object (the active object is not an armature)")
+            return False
+        return True
+
+    def execute(self, context: Context) -> set[OperatorReturnItems]:
+        obj = active_armature(context)
+        assert obj is not None
+        settings = emotion_settings(obj)
+        for axis, value in zip(AXES, EMOTIONS[self.emotion].pad):
+            setattr(settings, axis, value)
+        action = assigned_action(obj)
+        if action is not None and keyframed_pad(obj, action, np.zeros(1)) is not None:
+            self.report({'WARNING'}, f"Pleasure, arousal or dominance of {obj.name!r} are keyed, so the keys decide "
+                                     f"the emotion; key the new values to keep {self.emotion!r}")
+        return {'FINISHED'}
+
+
 class EMOTION_MOTION_OT_revert(Operator):
     """Assign the action that was playing before the last Apply Emotion again"""
 
@@ -631,6 +671,7 @@ class EMOTION_MOTION_OT_detect_bones(Operator):
         if not self.keep_overrides:
             for item in settings.bone_map:
                 item.detected_by = ""
+                item.written_bone = item.bone
         try:
             bone_map = resolve_bone_map(obj, skeleton, settings)
         except roles.MissingRolesError as error:
@@ -713,7 +754,7 @@ class EMOTION_MOTION_OT_load_bone_map(Operator, ImportHelper):  # type: ignore[m
             return {'CANCELLED'}
 
         mapping = {role: bone for role, bone in loaded.items() if bone}
-        settings.set_bone_map(mapping, {role: "file" for role in loaded})
+        set_bone_map(settings, mapping, {role: "file" for role in loaded})
         try:
             resolve_bone_map(obj, action_io.armature_skeleton(obj), settings)
         except roles.MissingRolesError as error:
@@ -727,6 +768,7 @@ class EMOTION_MOTION_OT_load_bone_map(Operator, ImportHelper):  # type: ignore[m
 
 
 CLASSES: tuple[type, ...] = (
+    EMOTION_MOTION_OT_set_emotion,
     EMOTION_MOTION_OT_apply,
     EMOTION_MOTION_OT_analyze,
     EMOTION_MOTION_OT_revert,

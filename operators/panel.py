@@ -10,7 +10,7 @@ from bpy.types import Context, Panel, UILayout
 from ..models.emotions import AXES
 from ..synthesis.roles import REQUIRED_ROLES
 from .emotion_ops import active_armature, assigned_action
-from .properties import EmotionMotionSettings, emotion_settings
+from .properties import EmotionMotionSettings, emotion_settings, matching_preset, role_source
 
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import IconItems
@@ -45,7 +45,9 @@ class VIEW3D_PT_emotion_motion(EmotionPanelMixin, Panel):
         layout.use_property_split = True
         layout.use_property_decorate = True
 
-        layout.prop(settings, "preset")
+        preset = matching_preset(settings)
+        label = preset.replace("-", " ").title() if preset else "Custom"
+        layout.operator_menu_enum("emotion_motion.set_emotion", "emotion", text=label, icon='OUTLINER_OB_ARMATURE')
         column = layout.column(align=True)
         for axis in AXES:
             column.prop(settings, axis, slider=True)
@@ -152,7 +154,7 @@ class VIEW3D_PT_emotion_motion_bone_map(EmotionPanelMixin, Panel):
             split.label(text=item.role.replace("_", " "))
             sub = split.row(align=True)
             sub.prop_search(item, "bone", obj.data, "bones", text="")
-            sub.label(text="", icon=DETECTED_BY_ICONS.get(item.detected_by, 'BLANK1'))
+            sub.label(text="", icon=DETECTED_BY_ICONS.get(role_source(item), 'BLANK1'))
 
 
 CLASSES: tuple[type, ...] = (VIEW3D_PT_emotion_motion, VIEW3D_PT_emotion_motion_bone_map)

@@ -14,37 +14,43 @@ from bpy.props import (
     CollectionProperty,
     EnumProperty,
     FloatProperty,
-    IntProperty,
     PointerProperty,
     StringProperty,
 )
-from bpy.types import Action, Context, Object, PropertyGroup
+from bpy.types import Action, Object, PropertyGroup
 
-from ..models.emotions import AXES, EMOTIONS
+from ..models.emotions import EMOTIONS
 from ..synthesis.roles import ROLES
 
 __all__ = [
-    "CUSTOM_PRESET",
     "EmotionMotionBoneRole",
     "EmotionMotionFeature",
     "EmotionMotionSettings",
     "emotion_settings",
+    "PRESET_ITEMS",
+    "bone_map_overrides",
+    "is_override",
+    "matching_preset",
     "pad_matches_preset",
+    "role_source",
+    "set_bone_map",
+    "settings_pad",
     "register",
     "unregister",
 ]
-
-CUSTOM_PRESET = "CUSTOM"
-"""Preset identifier shown while the sliders match no named emotion."""
 
 # Bone-map sources that override detection: a bone picked by hand, or one loaded from a preset file.
 OVERRIDE_SOURCES = ("user", "file")
 
 _PRESET_TOLERANCE = 1e-4
 
-PRESET_ITEMS = [(CUSTOM_PRESET, "Custom", "Pleasure, arousal and dominance set by hand", "NONE", 0)] + [
+# NOTE: no property here has an update, get, set or items callback. With any Python
+# callback on a registered property, the bpy module of Blender 4.2 crashes at interpreter
+# exit and that of Blender 4.5 hangs there (seen with bpy 4.2.23 and 4.5.15 from PyPI);
+# 5.0.1 exits cleanly. Choosing a preset is therefore an operator (emotion_motion.set_emotion).
+PRESET_ITEMS = [
     (name, name.replace("-", " ").title(), f"PAD {emotion.pad[0]:+.2f} {emotion.pad[1]:+.2f} {emotion.pad[2]:+.2f}: "
-     f"{emotion.source}", "NONE", index + 1)
+     f"{emotion.source}", index)
     for index, (name, emotion) in enumerate(EMOTIONS.items())
 ]
 
@@ -58,28 +64,6 @@ def pad_matches_preset(pad: tuple[float, float, float], preset: str) -> bool:
     if emotion is None:
         return False
     return all(abs(value - target) <= _PRESET_TOLERANCE for value, target in zip(pad, emotion.pad))
-
-
-def _preset_changed(settings: EmotionMotionSettings, _context: Context) -> None:
-    emotion = EMOTIONS.get(settings.preset)
-    if emotion is None:
-        return
-    for axis, value in zip(AXES, emotion.pad):
-        setattr(settings, axis, value)
-
-
-def _pad_changed(settings: EmotionMotionSettings, _context: Context) -> None:
-    # A slider moved by hand leaves the preset. Choosing a preset moves the sliders to
-    # exactly its values, so this check keeps the preset in that case.
-    pad = (settings.pleasure, settings.arousal, settings.dominance)
-    if settings.preset != CUSTOM_PRESET and not pad_matches_preset(pad, settings.preset):
-        settings.preset = CUSTOM_PRESET
-
-
-def _bone_changed(item: EmotionMotionBoneRole, _context: Context) -> None:
-    # Editing the bone field by hand turns the entry into an override that Apply keeps.
-    if not item.is_syncing:
-        item.detected_by = "user"
 
 
 class EmotionMotionFeature(PropertyGroup):
@@ -100,18 +84,17 @@ class EmotionMotionBoneRole(PropertyGroup):
     bone: StringProperty(
         name="Bone",
         description="Armature bone that plays this role; empty when none was found",
-        update=_bone_changed,
         options=set(),
     )
     detected_by: StringProperty(
         name="Detected By",
-        description="How the bone was chosen: by name, by the hierarchy, by hand (user) or from a preset file",
+        description="How the add-on chose the bone: by name, by the hierarchy, by hand (user) or from a preset file",
         options=set(),
     )
-    is_syncing: BoolProperty(
-        name="Syncing",
-        description="Set while the add-on writes the entry, so the write is not taken for a hand edit",
-        options={'HIDDEN', 'SKIP_SAVE'},
+    written_bone: StringProperty(
+        name="Written Bone",
+        description="Bone the add-on last wrote here; a different bone means the user picked one by hand",
+        options={'HIDDEN'},
     )
 
 
@@ -125,7 +108,6 @@ class EmotionMotionSettings(PropertyGroup):
         min=-1.0,
         max=1.0,
         default=0.0,
-        update=_pad_changed,
     )
     arousal: FloatProperty(
         name="Arousal",
@@ -134,7 +116,6 @@ class EmotionMotionSettings(PropertyGroup):
         min=-1.0,
         max=1.0,
         default=0.0,
-        update=_pad_changed,
     )
     dominance: FloatProperty(
         name="Dominance",
@@ -143,15 +124,6 @@ class EmotionMotionSettings(PropertyGroup):
         min=-1.0,
         max=1.0,
         default=0.0,
-        update=_pad_changed,
-    )
-    preset: EnumProperty(
-        name="Emotion",
-        description="Named emotion; choosing one sets pleasure, arousal and dominance",
-        items=PRESET_ITEMS,
-        default=CUSTOM_PRESET,
-        update=_preset_changed,
-        options=set(),
     )
     strength: FloatProperty(
         name="Strength",
@@ -202,34 +174,56 @@ class EmotionMotionSettings(PropertyGroup):
                                  description="LMA features that drive the estimate most, largest first")
 
     bone_map: CollectionProperty(type=EmotionMotionBoneRole, name="Bone Map")
-    bone_map_index: IntProperty(name="Active Role", options={'HIDDEN'})
 
-    def pad(self) -> tuple[float, float, float]:
-        """Return the pleasure, arousal and dominance shown on the sliders now."""
-        return (self.pleasure, self.arousal, self.dominance)
 
-    def bone_map_overrides(self) -> dict[str, str | None]:
-        """Return the roles mapped by hand or from a preset file, as ``{role: bone name}``.
+# Helpers on the property groups. They are module functions, not methods, because a
+# registered PropertyGroup class with Python methods makes the bpy module of Blender 4.2
+# crash at interpreter exit, even after unregister_class (seen with bpy 4.2.23).
 
-        A role cleared by hand maps to None, which keeps detection from filling it.
-        """
-        return {item.role: (item.bone or None) for item in self.bone_map if item.detected_by in OVERRIDE_SOURCES}
 
-    def set_bone_map(self, mapping: dict[str, str], detected_by: dict[str, str]) -> None:
-        """Replace the bone map with one entry per role, in ``ROLES`` order.
+def role_source(item: EmotionMotionBoneRole) -> str:
+    """Return how the bone shown now was chosen: ``user`` once edited by hand, else ``item.detected_by``."""
+    return "user" if item.bone != item.written_bone else item.detected_by
 
-        ``mapping`` is ``{role: bone name}`` and ``detected_by`` is ``{role: source}``. Roles
-        missing from ``mapping`` get an empty bone, which the panel shows as unmapped.
-        """
-        self.bone_map.clear()
-        for role in ROLES:
-            item = self.bone_map.add()
-            item.is_syncing = True
-            item.name = role
-            item.role = role
-            item.bone = mapping.get(role, "")
-            item.detected_by = detected_by.get(role, "")
-            item.is_syncing = False
+
+def is_override(item: EmotionMotionBoneRole) -> bool:
+    """Return whether Apply and Detect keep this entry instead of detecting the role again."""
+    return role_source(item) in OVERRIDE_SOURCES
+
+
+def settings_pad(settings: EmotionMotionSettings) -> tuple[float, float, float]:
+    """Return the pleasure, arousal and dominance shown on the sliders now."""
+    return (settings.pleasure, settings.arousal, settings.dominance)
+
+
+def matching_preset(settings: EmotionMotionSettings) -> str:
+    """Return the named emotion whose PAD the sliders show, or an empty string for a custom PAD."""
+    pad = settings_pad(settings)
+    return next((name for name in EMOTIONS if pad_matches_preset(pad, name)), "")
+
+
+def bone_map_overrides(settings: EmotionMotionSettings) -> dict[str, str | None]:
+    """Return the roles mapped by hand or from a preset file, as ``{role: bone name}``.
+
+    A role cleared by hand maps to None, which keeps detection from filling it.
+    """
+    return {item.role: (item.bone or None) for item in settings.bone_map if is_override(item)}
+
+
+def set_bone_map(settings: EmotionMotionSettings, mapping: dict[str, str], detected_by: dict[str, str]) -> None:
+    """Replace the bone map with one entry per role, in ``ROLES`` order.
+
+    ``mapping`` is ``{role: bone name}`` and ``detected_by`` is ``{role: source}``. Roles
+    missing from ``mapping`` get an empty bone, which the panel shows as unmapped.
+    """
+    settings.bone_map.clear()
+    for role in ROLES:
+        item = settings.bone_map.add()
+        item.name = role
+        item.role = role
+        item.bone = mapping.get(role, "")
+        item.written_bone = item.bone
+        item.detected_by = detected_by.get(role, "")
 
 
 def emotion_settings(obj: Object) -> EmotionMotionSettings:

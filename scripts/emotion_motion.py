@@ -44,6 +44,13 @@ EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
 
 
+# Packages this script registered and extensions it enabled. They are unregistered and
+# disabled before exit because the bpy module of Blender 4.2 crashes at interpreter exit
+# while Python classes (operators, panels) are still registered.
+REGISTERED: list[ModuleType] = []
+ENABLED_EXTENSIONS: list[str] = []
+
+
 class InputError(Exception):
     """Invalid input or usage; the message names the file and the problem. Exit status 2."""
 
@@ -194,6 +201,7 @@ def load_extension() -> ModuleType:
             sys.modules["emotion_motion"] = checkout
             spec.loader.exec_module(checkout)
             checkout.register()
+            REGISTERED.append(checkout)
             log.debug("using the checkout at %s", REPO_ROOT)
         return checkout
 
@@ -206,6 +214,7 @@ def load_extension() -> ModuleType:
         except RuntimeError as error:
             raise RuntimeError(f"The installed extension {name} failed to enable: {error}") from None
         log.debug("enabled the installed extension %s", name)
+        ENABLED_EXTENSIONS.append(name)
         return sys.modules[name]
     raise RuntimeError(
         "Emotion Motion not found: run this script from a checkout of the repository, or install the extension "
@@ -329,8 +338,9 @@ def apply_bone_map_file(package: ModuleType, obj, path: Path) -> None:
     unknown = sorted(f"{role} -> {bone!r}" for role, bone in loaded.items() if bone and bone not in bones)
     if unknown:
         raise InputError(f"Bone map {path} names bones that armature {obj.name!r} lacks: {', '.join(unknown)}")
-    obj.emotion_motion.set_bone_map({role: bone for role, bone in loaded.items() if bone},
-                                    {role: "file" for role in loaded})
+    properties = submodule(package, "operators.properties")
+    properties.set_bone_map(obj.emotion_motion, {role: bone for role, bone in loaded.items() if bone},
+                            {role: "file" for role in loaded})
 
 
 def save_output(obj, action, path: Path) -> None:
@@ -638,6 +648,19 @@ def main(argv: list[str]) -> int:
     except Exception:  # noqa: BLE001 - the exit status must say internal error
         traceback.print_exc(file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        release_blender_classes()
+
+
+def release_blender_classes() -> None:
+    """Unregister the checkout and disable the extensions that this script turned on."""
+    while REGISTERED:
+        REGISTERED.pop().unregister()
+    if ENABLED_EXTENSIONS:
+        import bpy
+
+        while ENABLED_EXTENSIONS:
+            bpy.ops.preferences.addon_disable(module=ENABLED_EXTENSIONS.pop())
 
 
 if __name__ == "__main__":

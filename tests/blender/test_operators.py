@@ -156,7 +156,7 @@ def assert_untouched(emotion_ops: types.ModuleType, obj: bpy.types.Object, befor
 def test_apply_writes_new_action(rig, emotion_ops, fake_pipeline) -> None:
     source = rig.animation_data.action
     source_keys = action_keys(emotion_ops, rig, source)
-    rig.emotion_motion.preset = 'sad'
+    bpy.ops.emotion_motion.set_emotion(emotion='sad')
 
     assert bpy.ops.emotion_motion.apply() == {'FINISHED'}
 
@@ -176,7 +176,7 @@ def test_apply_writes_new_action(rig, emotion_ops, fake_pipeline) -> None:
 
 
 def test_apply_redo_properties_win(rig, emotion_ops, fake_pipeline) -> None:
-    rig.emotion_motion.preset = 'sad'
+    bpy.ops.emotion_motion.set_emotion(emotion='sad')
     assert bpy.ops.emotion_motion.apply(pleasure=0.5, arousal=0.25, dominance=-0.5, strength=0.5) == {'FINISHED'}
     call = fake_pipeline.calls[-1]
     np.testing.assert_allclose(call["pad"], [0.5, 0.25, -0.5])
@@ -185,9 +185,9 @@ def test_apply_redo_properties_win(rig, emotion_ops, fake_pipeline) -> None:
 
 def test_apply_twice_starts_from_source(rig, emotion_ops, fake_pipeline) -> None:
     source = rig.animation_data.action
-    rig.emotion_motion.preset = 'happy'
+    bpy.ops.emotion_motion.set_emotion(emotion='happy')
     bpy.ops.emotion_motion.apply()
-    rig.emotion_motion.preset = 'angry'
+    bpy.ops.emotion_motion.set_emotion(emotion='angry')
     bpy.ops.emotion_motion.apply()
     assert rig.animation_data.action.name == f"{source.name}_angry"
     assert rig.emotion_motion.source_action == source
@@ -255,12 +255,14 @@ def test_apply_keyed_pad_per_frame(rig, emotion_ops, fake_pipeline) -> None:
 
 def test_preset_sets_sliders(rig, package) -> None:
     emotions = importlib.import_module("emotion_motion.models.emotions")
+    properties = importlib.import_module("emotion_motion.operators.properties")
     settings = rig.emotion_motion
     for name in PRESETS:
-        settings.preset = name
-        assert settings.pad() == pytest.approx(emotions.EMOTIONS[name].pad, abs=1e-6)
-    settings.pleasure = 0.0
-    assert settings.preset == 'CUSTOM'
+        assert bpy.ops.emotion_motion.set_emotion(emotion=name) == {'FINISHED'}
+        assert properties.settings_pad(settings) == pytest.approx(emotions.EMOTIONS[name].pad, abs=1e-6)
+        assert properties.matching_preset(settings) == name
+    settings.pleasure = 0.123
+    assert properties.matching_preset(settings) == ""
 
 
 # Every failure reports an error and changes nothing
@@ -278,7 +280,9 @@ def test_apply_missing_roles_reports(rig, emotion_ops, fake_pipeline) -> None:
     bpy.ops.emotion_motion.detect_bones()
     item = next(item for item in rig.emotion_motion.bone_map if item.role == "left_hand")
     item.bone = ""
-    assert item.detected_by == "user"
+    properties = importlib.import_module("emotion_motion.operators.properties")
+    assert properties.role_source(item) == "user"
+    assert properties.bone_map_overrides(rig.emotion_motion) == {"left_hand": None}
 
     apply_fails(r"no bone for left_hand.*Bone Map panel")
 
@@ -438,6 +442,12 @@ class RecordingLayout:
         assert hasattr(getattr(bpy.ops, category), name), f"operator {idname} is not registered"
         self.drawn.append(idname)
 
+    def operator_menu_enum(self, idname, property_name, **kwargs) -> None:
+        self.operator(idname)
+        category, name = idname.split(".")
+        operator_type = getattr(getattr(bpy.ops, category), name).get_rna_type()
+        assert property_name in operator_type.properties, f"operator {idname} has no property {property_name!r}"
+
     def label(self, **kwargs) -> None:
         self.drawn.append("label")
 
@@ -454,7 +464,7 @@ def test_panel_draws_known_properties(rig, emotion_ops, fake_pipeline, panel_nam
     assert layout.drawn
     if panel_name == "VIEW3D_PT_emotion_motion":
         assert {"emotion_motion.apply", "emotion_motion.analyze", "emotion_motion.revert"} <= set(layout.drawn)
-        assert {"pleasure", "arousal", "dominance", "strength", "preset"} <= set(layout.drawn)
+        assert {"pleasure", "arousal", "dominance", "strength", "emotion_motion.set_emotion"} <= set(layout.drawn)
     else:
         assert layout.drawn.count("bone") == len(rig.emotion_motion.bone_map)
 
@@ -472,7 +482,7 @@ def test_preset_moves_estimate_toward_target(rig, emotion_ops, preset: str) -> N
     settings = rig.emotion_motion
     before = (settings.estimated_pleasure, settings.estimated_arousal, settings.estimated_dominance)
 
-    settings.preset = preset
+    bpy.ops.emotion_motion.set_emotion(emotion=preset)
     assert bpy.ops.emotion_motion.apply() == {'FINISHED'}
     assert rig.animation_data.action.name == f"{source.name}_{preset}"
     assert_same_keys(source_keys, action_keys(emotion_ops, rig, source))

@@ -347,11 +347,13 @@ def save_output(obj, action, path: Path) -> None:
     import bpy
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".blend":
-        bpy.ops.wm.save_as_mainfile(filepath=str(path.resolve()), copy=True)
-        return
     scene = bpy.context.scene
     start, end = (int(round(frame)) for frame in action.frame_range)
+    if path.suffix.lower() == ".blend":
+        # A timing edit changes the clip's length, so the saved scene plays the new range.
+        scene.frame_start, scene.frame_end = start, end
+        bpy.ops.wm.save_as_mainfile(filepath=str(path.resolve()), copy=True)
+        return
     for other in bpy.context.view_layer.objects:
         other.select_set(other == obj)
     bpy.context.view_layer.objects.active = obj
@@ -605,7 +607,7 @@ def plot_report(report: dict[str, Any], path: Path) -> None:
     feature_axes.set_title(
         f"LMA features: error {float(report['feature_error_before']):.2f} -> {float(report['feature_error_after']):.2f}"
     )
-    feature_axes.legend(loc="lower right", fontsize=8)
+    feature_axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, fontsize=8)
 
     pads = (
         ("target", mean_pad(report["target_pad"]), "#d62728"),
@@ -619,7 +621,7 @@ def plot_report(report: dict[str, Any], path: Path) -> None:
     pad_axes.set_ylim(-1.0, 1.0)
     pad_axes.axhline(0.0, color="black", linewidth=0.6)
     pad_axes.set_title("PAD")
-    pad_axes.legend(loc="lower right", fontsize=8)
+    pad_axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=1, fontsize=8)
 
     title = Path(str(report.get("input", ""))).name
     if report.get("emotion"):

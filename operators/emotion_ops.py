@@ -374,6 +374,7 @@ def apply_to_armature(
     label = emotion_label(pad_values, animated)
     key_frames = retimed_keys(bone_keys, motion, result, report) if settings.keep_hand_keys else None
     new_action = write_result_action(obj, source, assigned, result, f"{source.name}_{label}", key_frames)
+    follow_frame_range(obj, assigned, new_action)
     settings.source_action = source
     settings.last_report = summarize(label, strength, report)
     store_analysis(settings, result_analysis(report), new_action.name)
@@ -495,6 +496,19 @@ class EMOTION_MOTION_OT_apply(PADOperatorMixin, Operator):
         finally:
             progress.end()
         return {'CANCELLED'}
+
+def follow_frame_range(obj: Object, old: Action, new: Action) -> None:
+    """Set the scene's frame range to ``new``'s when it was exactly ``old``'s.
+
+    A timing edit makes the clip shorter or longer. A scene range that the user set to
+    something else is left alone.
+    """
+    for scene in obj.users_scene:
+        old_start, old_end = (int(round(frame)) for frame in old.frame_range)
+        if (scene.frame_start, scene.frame_end) == (old_start, old_end):
+            new_start, new_end = (int(round(frame)) for frame in new.frame_range)
+            scene.frame_start, scene.frame_end = new_start, new_end
+
 
 def retimed_keys(bone_keys: action_io.BoneKeys, source: Motion, result: Motion, report: dict) -> action_io.BoneKeys:
     """Return where to put the edited motion's keys so the source's key layout survives a change of timing.
@@ -632,6 +646,8 @@ class EMOTION_MOTION_OT_revert(Operator):
         edited = assigned_action(obj)
         try:
             action_compat.assign_action(obj, source)
+            if edited is not None:
+                follow_frame_range(obj, edited, source)
         except RuntimeError as error:
             self.report({'ERROR'}, f"Revert on {obj.name!r}: {error}")
             return {'CANCELLED'}

@@ -204,6 +204,25 @@ def test_revert_assigns_source(rig, emotion_ops, fake_pipeline) -> None:
     assert not bpy.ops.emotion_motion.revert.poll()
 
 
+def test_apply_scene_range_follows_clip(rig, emotion_ops, fake_pipeline, monkeypatch) -> None:
+    scene = bpy.context.scene
+    source = rig.animation_data.action
+    scene.frame_start, scene.frame_end = (int(round(frame)) for frame in source.frame_range)
+    real_apply = fake_pipeline.apply_emotion
+
+    def slower(motion, *args, **kwargs):
+        result, report = real_apply(motion, *args, **kwargs)
+        frames = np.linspace(0.0, motion.frame_count - 1, motion.frame_count + 20)
+        report["time_map"] = frames.tolist()
+        return result.sample(frames), report
+
+    monkeypatch.setattr(fake_pipeline, "apply_emotion", slower)
+    assert bpy.ops.emotion_motion.apply() == {'FINISHED'}
+    assert scene.frame_end - scene.frame_start + 1 == CLIP_FRAMES + 20
+    assert bpy.ops.emotion_motion.revert() == {'FINISHED'}
+    assert scene.frame_end - scene.frame_start + 1 == CLIP_FRAMES
+
+
 def test_undo_restores_source(rig, emotion_ops, fake_pipeline) -> None:
     rig_name = rig.name
     source_name = rig.animation_data.action.name

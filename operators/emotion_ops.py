@@ -503,11 +503,11 @@ def follow_frame_range(obj: Object, old: Action, new: Action) -> None:
     A timing edit makes the clip shorter or longer. A scene range that the user set to
     something else is left alone.
     """
+    old_range = (int(round(old.frame_range[0])), int(round(old.frame_range[1])))
+    new_range = (int(round(new.frame_range[0])), int(round(new.frame_range[1])))
     for scene in obj.users_scene:
-        old_start, old_end = (int(round(frame)) for frame in old.frame_range)
-        if (scene.frame_start, scene.frame_end) == (old_start, old_end):
-            new_start, new_end = (int(round(frame)) for frame in new.frame_range)
-            scene.frame_start, scene.frame_end = new_start, new_end
+        if (scene.frame_start, scene.frame_end) == old_range:
+            scene.frame_start, scene.frame_end = new_range
 
 
 def retimed_keys(bone_keys: action_io.BoneKeys, source: Motion, result: Motion, report: dict) -> action_io.BoneKeys:

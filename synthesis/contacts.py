@@ -355,6 +355,7 @@ def lock_feet(
     skipped: list[str] | None = None,
     positions: np.ndarray | None = None,
     world_rotations: np.ndarray | None = None,
+    up: np.ndarray | None = None,
 ) -> Motion:
     """Pin each planted foot in place with analytic two-bone IK on the thigh and shin.
 
@@ -376,7 +377,10 @@ def lock_feet(
         Receives a message for each side that could not be locked.
     positions, world_rotations : (frames, joints, 3) and (frames, joints, 4) arrays, optional
         World joint positions and rotations of ``motion``. Passing both saves a forward
-        kinematics pass, and passing only one is the same as passing neither.
+        kinematics pass, and passing only one is the same as passing neither. Only the
+        leg joints and their ancestors are read.
+    up : (3,) array, optional
+        World up axis; :func:`vertical_axis` of ``motion`` without it.
 
     Returns
     -------
@@ -401,7 +405,8 @@ def lock_feet(
         )
     else:
         world = world_rotations
-    up = vertical_axis(motion, bone_map, positions)
+    if up is None:
+        up = vertical_axis(motion, bone_map, positions)
     blend_frames = int(round(blend_seconds * motion.frame_rate))
     rest = skeleton.rest_rotations
     parents = skeleton.parents

@@ -33,7 +33,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import quaternion
-from .contacts import SIDES, detect_foot_contacts, lock_feet, reference_height, vertical_axis
+from .contacts import (
+    SIDES,
+    _knee_axes,
+    _signed_angle,
+    detect_foot_contacts,
+    lock_feet,
+    reference_height,
+    vertical_axis,
+)
 from .skeleton import Motion, forward_kinematics
 
 __all__ = [
@@ -72,6 +80,8 @@ STRIDE_RATIO_LIMITS = (0.5, 2.0)
 """Clip of the factor on the root's horizontal travel when the legs' extent changes."""
 MAX_EXTENT_ANGLE = 0.95 * math.pi
 """Largest rotation from the mean pose an extent edit may produce, in radians."""
+MAX_ELBOW_FLEXION = 2.4
+"""Elbow bend (radians from straight) that ``elbow_extension = -1`` would reach; a human elbow flexes to about 2.5."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,12 @@ class EditParameters:
     """Low-pass strength in [0, 1] on the rotation curves (sustained, free flow)."""
     accent: float = 0.0
     """Unsharp-mask strength in [0, 1] on the rotation curves (sudden, strong accents)."""
+    arm_raise: float = 0.0
+    """Radians of upper-arm flexion about the body's lateral axis: + lifts the arms forward and up, - draws them back."""
+    elbow_extension: float = 0.0
+    """Fraction of the way from each frame's elbow bend to straight (+) or to fully bent (-)."""
+    stance_width: float = 0.0
+    """Radians of thigh abduction in the body's frontal plane: + sets the feet apart, - brings them together."""
 
     def as_vector(self) -> np.ndarray:
         """Return the parameters as a ``(len(PARAMETER_NAMES),)`` float array in field order."""
@@ -173,14 +189,19 @@ PARAMETER_BOUNDS: dict[str, tuple[float, float]] = {
     "arm_openness": (-0.3, 0.6),
     "smoothness": (0.0, 1.0),
     "accent": (0.0, 1.0),
+    "arm_raise": (-0.3, 0.5),
+    "elbow_extension": (-0.5, 0.8),
+    "stance_width": (-0.08, 0.15),
 }
 """Inclusive ``(low, high)`` per field; :func:`apply_edit` rejects values outside them."""
 
 NEUTRAL_PARAMETERS = EditParameters()
 """The identity edit."""
 
-_LEG_PARAMETERS = ("leg_extent", "smoothness", "accent")
-_POSTURE_PARAMETERS = ("spine_flexion", "head_flexion", "shoulder_raise", "arm_openness")
+_LEG_PARAMETERS = ("leg_extent", "smoothness", "accent", "stance_width")
+_POSTURE_PARAMETERS = (
+    "spine_flexion", "head_flexion", "shoulder_raise", "arm_openness", "arm_raise", "elbow_extension", "stance_width",
+)
 _SPEED_ROLES = (
     "head", "left_hand", "right_hand", "left_forearm", "right_forearm",
     "left_foot", "right_foot", "left_shin", "right_shin", "chest", "neck",
@@ -556,8 +577,8 @@ def _apply_posture(motion: Motion, bone_map, parameters: EditParameters, up: np.
     frames = motion.frame_count
     deltas: dict[int, np.ndarray] = {}
 
-    def add(joint: int, axis: np.ndarray, angle: float) -> None:
-        delta = quaternion.from_axis_angle(axis, np.full(frames, angle))
+    def add(joint: int, axis: np.ndarray, angle) -> None:
+        delta = quaternion.from_axis_angle(axis, np.broadcast_to(angle, (frames,)))
         deltas[joint] = quaternion.multiply(delta, deltas[joint]) if joint in deltas else delta
 
     # A positive rotation about -lateral turns the up axis toward forward.
@@ -574,7 +595,7 @@ def _apply_posture(motion: Motion, bone_map, parameters: EditParameters, up: np.
         for joint in joints:
             add(joint, -lateral, parameters.head_flexion / len(joints))
     # Abduction turns the left side about +forward and the right side about -forward.
-    for name, role in (("shoulder_raise", "shoulder"), ("arm_openness", "upper_arm")):
+    for name, role in (("shoulder_raise", "shoulder"), ("arm_openness", "upper_arm"), ("stance_width", "thigh")):
         if name not in requested:
             continue
         for side, sign in zip(SIDES, (1.0, -1.0)):
@@ -583,6 +604,28 @@ def _apply_posture(motion: Motion, bone_map, parameters: EditParameters, up: np.
                 skipped.append(f"{name}: the bone map has no {side}_{role}, so that side is unchanged")
                 continue
             add(joint, sign * forward, getattr(parameters, name))
+            foot = bone_map.get(f"{side}_foot")
+            if name == "stance_width" and foot is not None:
+                # The opposite turn at the ankle keeps the foot's world orientation, so it stays flat.
+                add(foot, sign * forward, -parameters.stance_width)
+    # A positive rotation about +lateral turns a hanging arm's down direction toward forward.
+    if "arm_raise" in requested:
+        for side in SIDES:
+            joint = bone_map.get(f"{side}_upper_arm")
+            if joint is None:
+                skipped.append(f"arm_raise: the bone map has no {side}_upper_arm, so that side is unchanged")
+                continue
+            add(joint, lateral, parameters.arm_raise)
+    if "elbow_extension" in requested:
+        for side in SIDES:
+            change = _elbow_change(bone_map, skeleton.parents, side, parameters.elbow_extension, positions, world, up)
+            if change is None:
+                skipped.append(
+                    f"elbow_extension: the {side} arm needs upper_arm, forearm and hand roles in one chain, "
+                    "so that side is unchanged"
+                )
+                continue
+            add(bone_map.get(f"{side}_forearm"), *change)
 
     for joint, delta in deltas.items():
         parent = skeleton.parents[joint]
@@ -591,6 +634,33 @@ def _apply_posture(motion: Motion, bone_map, parameters: EditParameters, up: np.
         local_delta = quaternion.multiply(quaternion.multiply(quaternion.conjugate(rest_frame), delta), rest_frame)
         motion.rotations[:, joint] = quaternion.normalize(quaternion.multiply(local_delta, motion.rotations[:, joint]))
     return bool(deltas)
+
+
+def _elbow_change(bone_map, parents: np.ndarray, side: str, extension: float, positions: np.ndarray,
+                  world: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return the world hinge axes ``(frames, 3)`` and angles ``(frames,)`` that open or close one elbow.
+
+    The bend is the angle from the upper arm's direction to the forearm's about the
+    elbow's hinge (found as for a knee, so it keeps its sign on straight frames). For
+    ``extension > 0`` the new bend is ``(1 - extension) * bend``. For ``extension < 0``
+    it moves ``-extension`` of the way to :data:`MAX_ELBOW_FLEXION`. Bends already past
+    those limits stay. Returns None when the arm's roles are missing or not one chain.
+    """
+    shoulder, elbow, wrist = (bone_map.get(f"{side}_{role}") for role in ("upper_arm", "forearm", "hand"))
+    if shoulder is None or elbow is None or wrist is None:
+        return None
+    chain = _chain(parents, shoulder, wrist)
+    if chain is None or elbow not in chain[1:-1]:
+        return None
+    upper = positions[:, elbow] - positions[:, shoulder]
+    lower = positions[:, wrist] - positions[:, elbow]
+    axis = _knee_axes(positions[:, shoulder], positions[:, elbow], positions[:, wrist], world[:, elbow], up)
+    bend = _signed_angle(upper, lower, axis)
+    if extension >= 0.0:
+        change = -extension * np.maximum(bend, 0.0)
+    else:
+        change = -extension * np.maximum(MAX_ELBOW_FLEXION - bend, 0.0)
+    return axis, change
 
 
 def _foot_points(bone_map, side: str) -> list[int]:
@@ -765,16 +835,21 @@ def apply_edit(
 
     rotations = quaternion.make_continuous(edited.rotations, axis=0)
     _apply_extent(rotations, _body_groups(bone_map, motion.skeleton.parents), parameters, skipped)
-    edited.rotations = _apply_effort(rotations, motion.frame_rate, parameters)
-    kinematics = _kinematics(edited)
-    if _apply_posture(edited, bone_map, parameters, up, skipped, *kinematics):
-        kinematics = _kinematics(edited)
-    positions, world = kinematics
+    rotations = _apply_effort(rotations, motion.frame_rate, parameters)
+    edited.rotations = rotations
+    positions, world = _kinematics(edited)
+    # Posture edits other than stance_width turn joints above the pelvis only, so the pelvis
+    # and legs that root following and foot locking read keep their positions and rotations.
+    if _apply_posture(edited, bone_map, parameters, up, skipped, positions, world) and parameters.differs_from_neutral(
+        "stance_width"
+    ):
+        positions, world = _kinematics(edited)
     if any(parameters.differs_from_neutral(name) for name in _LEG_PARAMETERS):
         _follow_legs(edited, positions, base_positions, contacts, bone_map, up, height, skipped)
 
     if keep_planted_feet and contacts.any():
-        edited = lock_feet(edited, bone_map, contacts, skipped=skipped, positions=positions, world_rotations=world)
+        edited = lock_feet(edited, bone_map, contacts, skipped=skipped, positions=positions, world_rotations=world,
+                           up=up)
     if keep_loop and loops:
         _close_loop(edited, bone_map, up, loops_horizontally)
     edited.rotations = quaternion.make_continuous(quaternion.normalize(edited.rotations), axis=0)

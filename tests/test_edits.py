@@ -15,6 +15,7 @@ from synthesis.edits import (
     mean_rotation,
     time_map,
 )
+from synthesis.features import FEATURE_NAMES, FeatureExtractor
 from synthesis.roles import detect_roles
 from synthesis.skeleton import Motion, Skeleton
 
@@ -50,7 +51,7 @@ def test_parameters_vector_round_trip():
 
 
 def test_parameters_from_vector_rejects_length():
-    with pytest.raises(ValueError, match="needs 12 values"):
+    with pytest.raises(ValueError, match=f"needs {len(PARAMETER_NAMES)} values"):
         EditParameters.from_vector(np.zeros(3))
 
 
@@ -220,6 +221,87 @@ def test_arm_openness_moves_hands_outward(kind):
             assert np.all(sign * (edited[:, hand] - source[:, hand]) @ outward > 0.0)
 
 
+def _elbow_bends(positions: np.ndarray, bone_map) -> np.ndarray:
+    """Return ``(frames, 2)`` angles (radians) between upper arm and forearm, left and right."""
+    bends = []
+    for side in ("left", "right"):
+        shoulder, elbow, wrist = (bone_map.index(f"{side}_{role}") for role in ("upper_arm", "forearm", "hand"))
+        upper = positions[:, elbow] - positions[:, shoulder]
+        lower = positions[:, wrist] - positions[:, elbow]
+        cosine = np.sum(upper * lower, axis=-1) / (np.linalg.norm(upper, axis=-1) * np.linalg.norm(lower, axis=-1))
+        bends.append(np.arccos(np.clip(cosine, -1.0, 1.0)))
+    return np.stack(bends, axis=1)
+
+
+@pytest.mark.parametrize("kind", RIG_KINDS)
+def test_arm_raise_lifts_hands_forward(kind):
+    _, up, forward = world_axes(kind)
+    source, edited, bone_map = _posture_change(kind, EditParameters(arm_raise=0.4))
+    for side in ("left", "right"):
+        hand = bone_map.index(f"{side}_hand")
+        # A hand swung back passes its lowest point as it turns forward, so only the mean rises.
+        assert np.mean((edited[:, hand] - source[:, hand]) @ up) > 0.0
+        assert np.all((edited[:, hand] - source[:, hand]) @ forward > 0.0)
+    source, edited, bone_map = _posture_change(kind, EditParameters(arm_raise=-0.2))
+    for side in ("left", "right"):
+        hand = bone_map.index(f"{side}_hand")
+        assert np.all((edited[:, hand] - source[:, hand]) @ forward < 0.0)
+
+
+@pytest.mark.parametrize("kind", RIG_KINDS)
+def test_elbow_extension_opens_and_closes(kind):
+    source, edited, bone_map = _posture_change(kind, EditParameters(elbow_extension=0.5))
+    before, after = _elbow_bends(source, bone_map), _elbow_bends(edited, bone_map)
+    bent = before > 0.05
+    assert bent.any()
+    assert np.allclose(after[bent], 0.5 * before[bent], atol=1e-6)
+    source, edited, bone_map = _posture_change(kind, EditParameters(elbow_extension=-0.5))
+    after = _elbow_bends(edited, bone_map)
+    assert np.allclose(after, before + 0.5 * (2.4 - before), atol=1e-6)
+    # The upper arms do not move.
+    for side in ("left", "right"):
+        elbow = bone_map.index(f"{side}_forearm")
+        assert np.allclose(edited[:, elbow], source[:, elbow])
+
+
+@pytest.mark.parametrize("kind", RIG_KINDS)
+def test_stance_width_moves_feet_apart(kind):
+    right, up, _ = world_axes(kind)
+    for sign in (1.0, -1.0):
+        source, edited, bone_map = _posture_change(kind, EditParameters(stance_width=0.08 * sign))
+        for side, outward in (("left", -right), ("right", right)):
+            foot = bone_map.index(f"{side}_foot")
+            assert np.all(sign * (edited[:, foot] - source[:, foot]) @ outward > 0.0)
+            # The foot keeps its world orientation, so the toe moves with the ankle.
+            toe = bone_map.index(f"{side}_toe")
+            assert np.allclose(edited[:, toe] - edited[:, foot], source[:, toe] - source[:, foot], atol=1e-9)
+
+
+def test_stance_width_keeps_feet_on_floor():
+    motion = stepping_motion()
+    bone_map = detect_roles(motion.skeleton)
+    result = apply_edit(motion, bone_map, EditParameters(stance_width=0.15), return_report=True)
+    # Abducting a 0.84 m leg by 0.15 rad lifts its foot by 9 mm unless the root follows.
+    neutral = apply_edit(motion, bone_map, NEUTRAL_PARAMETERS).positions()
+    edited = result.motion.positions()
+    for column, side in enumerate(("left", "right")):
+        foot = bone_map.index(f"{side}_foot")
+        rows = result.contacts[:, column]
+        assert abs(np.mean(edited[rows, foot, 1] - neutral[rows, foot, 1])) < 2e-3
+
+
+def test_new_arm_and_leg_edits_skip_missing_roles():
+    motion = stepping_motion()
+    bone_map = without_roles(detect_roles(motion.skeleton), "left_forearm", "left_upper_arm", "left_thigh")
+    parameters = EditParameters(arm_raise=0.2, elbow_extension=0.3, stance_width=0.1)
+    result = apply_edit(motion, bone_map, parameters, keep_planted_feet=False, return_report=True)
+    for name in ("arm_raise", "elbow_extension", "stance_width"):
+        assert any(message.startswith(name) and "left" in message for message in result.skipped)
+    assert np.all(np.isfinite(result.motion.positions()))
+    right_hand = bone_map.index("right_hand")
+    assert not np.allclose(result.motion.positions()[:, right_hand], motion.positions()[:, right_hand])
+
+
 def test_posture_same_world_result_on_every_rig():
     parameters = EditParameters(spine_flexion=0.3, head_flexion=-0.2, shoulder_raise=0.1, arm_openness=0.2,
                                 arm_extent=1.3, leg_extent=1.2, smoothness=0.4)
@@ -326,6 +408,7 @@ def _still_motion(frames: int) -> Motion:
 ALL_EDITS = EditParameters(
     time_scale=1.5, time_warp=0.5, arm_extent=1.3, leg_extent=1.2, spine_extent=1.2, head_extent=1.2,
     spine_flexion=0.2, head_flexion=0.1, shoulder_raise=0.1, arm_openness=0.2, smoothness=0.5, accent=0.5,
+    arm_raise=0.2, elbow_extension=-0.3, stance_width=0.1,
 )
 
 
@@ -417,6 +500,7 @@ REAL_EDITS = [
     EditParameters(leg_extent=0.7, spine_flexion=0.4),
     EditParameters(time_scale=1.5, time_warp=0.8, accent=0.8, arm_extent=1.5),
     EditParameters(time_scale=0.7, time_warp=-0.8, smoothness=1.0, leg_extent=0.8, head_flexion=0.3),
+    EditParameters(stance_width=0.12, elbow_extension=-0.4, arm_raise=0.3),
 ]
 
 
@@ -455,3 +539,22 @@ def test_real_walk_flexion_bends_forward(bandai_walk):
     facing[:, 1] = 0.0
     displacement = np.sum((edited_positions[:, head] - source_positions[:, head]) * facing, axis=-1)
     assert np.all(displacement > 0.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "feature", "sign"),
+    [
+        ("elbow_extension", 0.8, "arm_extension", 1.0),
+        ("elbow_extension", -0.4, "arm_extension", -1.0),
+        ("arm_raise", 0.4, "hand_height", 1.0),
+        ("stance_width", 0.15, "foot_distance", 1.0),
+    ],
+)
+def test_real_walk_new_edits_move_feature(bandai_walk, name, value, feature, sign):
+    motion, bone_map = bandai_walk
+    extractor = FeatureExtractor(motion.skeleton, bone_map)
+    column = FEATURE_NAMES.index(feature)
+    before = extractor.clip_features(motion)[column]
+    after = extractor.clip_features(apply_edit(motion, bone_map, EditParameters(**{name: value})))[column]
+    # The walk's elbows are nearly straight already, so opening them changes arm_extension by about 0.3 %.
+    assert sign * (after - before) > 0.002 * abs(before)

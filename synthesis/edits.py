@@ -12,9 +12,11 @@ this order:
    (``< 1``) its mean rotation over the clip: ``q = mean * exp(k * log(mean^-1 * q))``.
 3. Effort. ``smoothness`` low-passes and ``accent`` sharpens the rotation curves, with
    filter widths in seconds so the result does not depend on the frame rate.
-4. Posture. Spine and head flexion, shoulder raise and arm openness are rotations about
-   the body's own lateral and forward axes, found per frame from the hips and shoulders,
-   so they work on any rig (BVH with a rest pose along X, Y-up or Z-up armatures).
+4. Posture. Spine and head flexion, shoulder raise, arm openness, arm raise and stance
+   width are rotations about the body's own lateral and forward axes. These axes are
+   found per frame from the hips and shoulders, so the edits work on any rig (BVH with a
+   rest pose along X, Y-up or Z-up armatures). Elbow extension turns each forearm about
+   its elbow's hinge.
 5. Root. When the legs change, the root's horizontal travel scales with the feet's
    horizontal excursion and the root height keeps planted feet on the source's floor.
 6. Foot locking (:func:`synthesis.contacts.lock_feet`) and loop closing.
@@ -81,7 +83,9 @@ STRIDE_RATIO_LIMITS = (0.5, 2.0)
 MAX_EXTENT_ANGLE = 0.95 * math.pi
 """Largest rotation from the mean pose an extent edit may produce, in radians."""
 MAX_ELBOW_FLEXION = 2.4
-"""Elbow bend (radians from straight) that ``elbow_extension = -1`` would reach; a human elbow flexes to about 2.5."""
+"""Elbow bend (radians from straight) that ``elbow_extension = -1`` would reach.
+
+It stays below a human elbow's usual flexion range of about 145 degrees (2.5 radians)."""
 
 
 @dataclass(frozen=True)
@@ -555,14 +559,15 @@ def _body_frame(positions: np.ndarray, bone_map, up: np.ndarray) -> tuple[np.nda
 
 def _apply_posture(motion: Motion, bone_map, parameters: EditParameters, up: np.ndarray,
                    skipped: list[str], positions: np.ndarray, world: np.ndarray) -> bool:
-    """Rotate spine, neck, shoulders and upper arms about body axes, in place on ``motion.rotations``.
+    """Rotate spine, neck, shoulders, arms and thighs about body axes, in place on ``motion.rotations``.
 
     Each joint ``j`` gets a world-space rotation ``R`` about an axis of the body frame,
     converted to its local frame with the parent's world rotation ``P`` and rest rotation
     ``B``: ``local = (P B)^-1 R (P B) local``. Using the unedited parents for every joint
     makes each delta relative to the body as its ancestors carry it, so a head flexion
-    stays a nod after the spine bends. ``positions`` and ``world`` are the motion's world
-    joint positions and rotations. Returns whether any rotation changed.
+    stays a nod after the spine bends. Elbows turn the same way about their hinge axes
+    (:func:`_elbow_change`). ``positions`` and ``world`` are the motion's world joint
+    positions and rotations. Returns whether any rotation changed.
     """
     requested = [name for name in _POSTURE_PARAMETERS if parameters.differs_from_neutral(name)]
     if not requested:

@@ -110,7 +110,7 @@ test-unit: $(VENV_STAMP)
 test-blender-%: .venv-blender-%/.installed-bpy-$$(BPY_VERSION_$$*) $$(WHEELS_STAMP)
 	.venv-blender-$*/bin/python -m pytest tests/blender || $(call NO_TESTS_MESSAGE,tests/blender/)
 
-# Rebuilds models/ and docs/model_report.md from ../shared/datasets with fixed seeds, on 2 CPU threads.
+# Rebuilds models/ and docs/model_report.md from ../shared/datasets with fixed seeds.
 train: $(VENV_STAMP)
 	$(VENV)/bin/python -m training.train
 

@@ -72,7 +72,7 @@ class EmotionModels:
     """The bundled PAD-to-features, features-to-PAD and style models.
 
     Create with :meth:`load`. Inference sessions are created on first use, one per
-    model, under a lock, with one intra-op thread each; the methods are safe to call
+    model, under a lock, with one intra-op thread each. The methods are safe to call
     from several threads.
     """
 

@@ -277,6 +277,18 @@ def test_runtime_shapes(tiny_models: dict) -> None:
     assert name == max(probabilities, key=probabilities.get)
 
 
+def test_runtime_sessions_thread_safe(tiny_models: dict) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    models = EmotionModels.load(tiny_models["directory"])
+    features = tiny_models["features"][:5]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: models.estimate_pad(features), range(8)))
+    for result in results:
+        np.testing.assert_array_equal(result, results[0])
+    assert set(models._sessions) == {"pad"}
+
+
 # The bundled models
 
 

@@ -62,7 +62,7 @@ def plot_latents(path: Path, features: FeatureSet, options: ExperimentOptions, r
     codes = np.concatenate([result.emotion_code for result in results])
 
     figure, axes = pyplot.subplots(1, 3, figsize=(13, 4.2))
-    _scatter(axes[0], latent.numpy(), styles, "Baseline VAE latent (trained on all clips)", ("z1", "z2"))
+    _scatter(axes[0], latent.numpy(), styles, "Baseline VAE latent, bandai-namco-1 emotional clips", ("z1", "z2"))
     _scatter(axes[1], codes[:, :2], held_out_styles, "Content-emotion code, held-out contents", ("pleasure", "arousal"))
     _scatter(axes[2], codes[:, [0, 2]], held_out_styles, "Content-emotion code, held-out contents", ("pleasure", "dominance"))
     for style in EMOTIONAL_STYLES:
@@ -210,7 +210,10 @@ def write_report(
                        _triple(summary["round_trip"][choice["regressor"]]["true-target"])]))
     lines += [
         "",
-        "The last row reads PAD back from the real styled clips: the round trip cannot beat the PAD regressor itself.",
+        "The last row reads PAD back from the real styled clips. A round trip below that row means the predicted "
+        "features are more typical of the style than real clips are. With a `+residual` regressor the content-emotion "
+        "network both predicts the features and supplies the regressor's neutral estimate, so that round trip may "
+        "flatter the edit.",
         "",
         "## Analysis models (absolute features)",
         "",

@@ -59,7 +59,9 @@ def _parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--report", type=Path, default=REPOSITORY_ROOT / "docs" / "model_report.md")
     parser.add_argument("--epochs", type=int, default=networks.TrainSettings.epochs, help="optimisation steps per network")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads; 1 avoids thread contention on a shared 2-core machine"
+    )
     parser.add_argument("--skip-evaluation", action="store_true", help="skip cross-validation and use the default designs")
     parser.add_argument("--no-report", action="store_true", help="do not write the report and figures")
     return parser.parse_args(argv)

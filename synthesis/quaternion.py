@@ -58,17 +58,17 @@ def normalize(q: np.ndarray) -> np.ndarray:
 
 def multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Hamilton product ``a * b``: the rotation ``b`` followed by ``a``."""
-    aw, ax, ay, az = np.moveaxis(np.asarray(a, dtype=np.float64), -1, 0)
-    bw, bx, by, bz = np.moveaxis(np.asarray(b, dtype=np.float64), -1, 0)
-    return np.stack(
-        (
-            aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-        ),
-        axis=-1,
-    )
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    aw, ax, ay, az = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
+    bw, bx, by, bz = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
+    # Writing each component into its slot skips the moveaxis and stack copies.
+    result = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    result[..., 0] = aw * bw - ax * bx - ay * by - az * bz
+    result[..., 1] = aw * bx + ax * bw + ay * bz - az * by
+    result[..., 2] = aw * by - ax * bz + ay * bw + az * bx
+    result[..., 3] = aw * bz + ax * by - ay * bx + az * bw
+    return result
 
 
 def conjugate(q: np.ndarray) -> np.ndarray:
@@ -82,10 +82,18 @@ def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Rotate vectors ``v: (..., 3)`` by unit quaternions ``q: (..., 4)``."""
     q = np.asarray(q, dtype=np.float64)
     v = np.asarray(v, dtype=np.float64)
-    w = q[..., :1]
-    axis = q[..., 1:]
-    t = 2.0 * np.cross(axis, v)
-    return v + w * t + np.cross(axis, t)
+    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    vx, vy, vz = v[..., 0], v[..., 1], v[..., 2]
+    # v + w t + axis x t with t = 2 (axis x v), written out with numpy.cross's order of
+    # products and sums, so the result is bit-identical to the np.cross form at half the cost.
+    tx = 2.0 * (y * vz - z * vy)
+    ty = 2.0 * (z * vx - x * vz)
+    tz = 2.0 * (x * vy - y * vx)
+    result = np.empty(np.broadcast_shapes(q.shape[:-1], v.shape[:-1]) + (3,))
+    result[..., 0] = vx + w * tx + (y * tz - z * ty)
+    result[..., 1] = vy + w * ty + (z * tx - x * tz)
+    result[..., 2] = vz + w * tz + (x * ty - y * tx)
+    return result
 
 
 def to_matrix(q: np.ndarray) -> np.ndarray:

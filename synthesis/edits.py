@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,6 +45,8 @@ from .contacts import (
     reference_height,
     vertical_axis,
 )
+from ._kinematics_subset import _multiply as _subset_multiply
+from ._kinematics_subset import _rotate as _subset_rotate
 from .skeleton import Motion, forward_kinematics
 
 __all__ = [
@@ -317,7 +320,12 @@ def time_map(
     skipped : list of str, optional
         Receives a message when ``time_warp`` cannot apply (fewer than 3 frames, still pose).
     """
-    skipped = [] if skipped is None else skipped
+    return _time_map(motion, parameters, lambda: _speed_curve(motion, bone_map, positions),
+                     [] if skipped is None else skipped)
+
+
+def _time_map(motion: Motion, parameters: EditParameters, speed_curve, skipped: list[str]) -> TimeMap:
+    """Build :func:`time_map`'s map; ``speed_curve()`` returns the source's :func:`_speed_curve`."""
     frames = motion.frame_count
     rate = motion.frame_rate
     source_times = np.arange(frames) / rate
@@ -331,7 +339,7 @@ def time_map(
 
     warped = source_times.copy()
     if parameters.differs_from_neutral("time_warp"):
-        speed = _speed_curve(motion, bone_map, positions)
+        speed = speed_curve()
         if frames < 3 or speed is None:
             skipped.append("time_warp: the motion is still or shorter than 3 frames, so it has no speed curve to follow")
         else:
@@ -482,16 +490,27 @@ def _body_groups(bone_map, parents: np.ndarray) -> dict[str, list[int]]:
 def _apply_extent(rotations: np.ndarray, groups: dict[str, list[int]], parameters: EditParameters,
                   skipped: list[str]) -> None:
     """Scale rotations ``(frames, joints, 4)`` away from each joint's mean, in place."""
+    edited: list[tuple[list[int], float | np.ndarray]] = []
     for name, joints in groups.items():
         if not parameters.differs_from_neutral(name):
             continue
         if not joints:
             skipped.append(f"{name}: the bone map has no joints for this body group")
             continue
+        edited.append((joints, getattr(parameters, name)))
+    if not edited:
+        return
+    every_joint = [joint for joints, _ in edited for joint in joints]
+    # Each joint's edit reads only its own rotations, so disjoint groups are edited in one
+    # pass over (frames, joints, 4). Groups that share a joint run one after another.
+    if len(set(every_joint)) == len(every_joint):
+        factors = np.concatenate([np.full(len(joints), factor) for joints, factor in edited])
+        edited = [(every_joint, factors[:, None])]
+    for joints, factor in edited:
         selected = rotations[:, joints]
         mean = mean_rotation(selected)
         offset = quaternion.log(quaternion.multiply(quaternion.conjugate(mean)[None], selected))
-        offset *= getattr(parameters, name)
+        offset *= factor
         angle = np.linalg.norm(offset, axis=-1, keepdims=True)
         offset *= np.minimum(1.0, MAX_EXTENT_ANGLE / np.maximum(angle, 1e-12))
         rotations[:, joints] = quaternion.multiply(mean[None], quaternion.exp(offset))
@@ -632,13 +651,19 @@ def _apply_posture(motion: Motion, bone_map, parameters: EditParameters, up: np.
                 continue
             add(bone_map.get(f"{side}_forearm"), *change)
 
-    for joint, delta in deltas.items():
-        parent = skeleton.parents[joint]
-        parent_world = world[:, parent] if parent >= 0 else quaternion.identity((frames,))
-        rest_frame = quaternion.multiply(parent_world, np.broadcast_to(skeleton.rest_rotations[joint], (frames, 4)))
-        local_delta = quaternion.multiply(quaternion.multiply(quaternion.conjugate(rest_frame), delta), rest_frame)
-        motion.rotations[:, joint] = quaternion.normalize(quaternion.multiply(local_delta, motion.rotations[:, joint]))
-    return bool(deltas)
+    if not deltas:
+        return False
+    # Every joint's change reads only the unedited world rotations and its own local
+    # rotation, so all joints go through the products at once, as (frames, joints, 4).
+    joints = list(deltas)
+    parents = skeleton.parents[joints]
+    parent_world = world[:, np.maximum(parents, 0)]
+    parent_world[:, parents < 0] = (1.0, 0.0, 0.0, 0.0)
+    rest_frame = quaternion.multiply(parent_world, skeleton.rest_rotations[joints][None])
+    delta = np.stack([deltas[joint] for joint in joints], axis=1)
+    local_delta = quaternion.multiply(quaternion.multiply(quaternion.conjugate(rest_frame), delta), rest_frame)
+    motion.rotations[:, joints] = quaternion.normalize(quaternion.multiply(local_delta, motion.rotations[:, joints]))
+    return True
 
 
 def _elbow_change(bone_map, parents: np.ndarray, side: str, extension: float, positions: np.ndarray,
@@ -769,12 +794,95 @@ def _close_loop(motion: Motion, bone_map, up: np.ndarray, horizontal: bool) -> N
     motion.root_positions[rows] += ramp[rows, None] * difference
 
 
+_KINEMATIC_LEVELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _kinematic_levels(skeleton) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Return ``(joints, their parents)`` index arrays per depth of the joint tree, root excluded."""
+    levels = _KINEMATIC_LEVELS.get(skeleton)
+    if levels is None:
+        depth = np.zeros(skeleton.joint_count, dtype=np.int64)
+        for joint in range(1, skeleton.joint_count):
+            depth[joint] = depth[skeleton.parents[joint]] + 1
+        levels = []
+        for level in range(1, int(depth.max()) + 1):
+            joints = np.flatnonzero(depth == level)
+            levels.append((joints, skeleton.parents[joints]))
+        _KINEMATIC_LEVELS[skeleton] = levels
+    return levels
+
+
 def _kinematics(motion: Motion) -> tuple[np.ndarray, np.ndarray]:
-    """Return world joint positions ``(frames, joints, 3)`` and rotations ``(frames, joints, 4)``."""
-    positions, world = forward_kinematics(
-        motion.skeleton, motion.rotations, motion.root_positions, motion.translations, return_rotations=True
-    )
-    return positions, world
+    """Return world joint positions ``(frames, joints, 3)`` and rotations ``(frames, joints, 4)``.
+
+    The same products and sums as ``synthesis.skeleton.forward_kinematics`` in the same
+    order, so the results are bit-identical to it. The joints of one tree depth are
+    computed in one numpy step on ``(component, joint, frame)`` arrays, so the number of
+    numpy calls grows with the tree's depth instead of its joint count.
+    """
+    skeleton = motion.skeleton
+    # forward_kinematics multiplies by the rest rotations even when they are identities,
+    # which changes no bit of a finite quaternion, so that product is skipped then.
+    rest = skeleton.rest_rotations
+    rotations = motion.rotations if np.all(rest == (1.0, 0.0, 0.0, 0.0)) else quaternion.multiply(rest[None], motion.rotations)
+    local = np.ascontiguousarray(rotations.transpose(2, 1, 0))
+    if motion.translations is not None:
+        offsets = np.ascontiguousarray(motion.translations.transpose(2, 1, 0))
+    else:
+        offsets = skeleton.offsets.T[:, :, None]
+    world = np.empty_like(local)
+    positions = np.empty((3,) + local.shape[1:])
+    world[:, 0] = local[:, 0]
+    positions[:, 0] = motion.root_positions.T
+    if motion.translations is not None:
+        positions[:, 0] += offsets[:, 0]
+    for joints, parents in _kinematic_levels(skeleton):
+        parent_world = world[:, parents]
+        world[:, joints] = _subset_multiply(parent_world, local[:, joints])
+        level_positions = np.empty((3,) + parent_world.shape[1:])
+        _subset_rotate(parent_world, offsets[:, joints], out=level_positions)
+        level_positions += positions[:, parents]
+        positions[:, joints] = level_positions
+    # The memory layout of forward_kinematics' results (joint-major, as frames-major views)
+    # keeps the summation order of later reductions, and so their bits, as they were.
+    positions = np.moveaxis(np.ascontiguousarray(positions.transpose(1, 2, 0)), 0, 1)
+    return positions, np.moveaxis(np.ascontiguousarray(world.transpose(1, 2, 0)), 0, 1)
+
+
+@dataclass
+class _SourceAnalysis:
+    """What :func:`apply_edit` measures on the source motion, which no edit parameter changes.
+
+    The solver edits one proxy motion many times, so it builds this once and passes it
+    to :func:`_apply_edit`. Nothing here may be changed in place by an edit.
+    """
+
+    motion: Motion
+    bone_map: object
+    height: float
+    positions: np.ndarray
+    """``(frames, joints, 3)`` world joint positions."""
+    up: np.ndarray
+    contacts: np.ndarray
+    """``(frames, 2)`` bool foot contacts (left, right)."""
+    loops: bool
+    loops_horizontally: bool
+    _speed: tuple[np.ndarray | None] | None = None
+
+    @classmethod
+    def of(cls, motion: Motion, bone_map) -> _SourceAnalysis:
+        height = reference_height(motion, bone_map)
+        positions, _ = _kinematics(motion)
+        up = vertical_axis(motion, bone_map, positions)
+        contacts = detect_foot_contacts(motion, bone_map, positions=positions)
+        loops, loops_horizontally = _loop_state(motion, positions, bone_map, up, height)
+        return cls(motion, bone_map, height, positions, up, contacts, loops, loops_horizontally)
+
+    def speed(self) -> np.ndarray | None:
+        """Return the :func:`_speed_curve` of the source, computed on first use."""
+        if self._speed is None:
+            self._speed = (_speed_curve(self.motion, self.bone_map, self.positions),)
+        return self._speed[0]
 
 
 def apply_edit(
@@ -813,14 +921,30 @@ def apply_edit(
         source frame rate, and sign-continuous rotations.
     """
     parameters.validate()
-    skipped: list[str] = []
-    height = reference_height(motion, bone_map)
-    source_positions = motion.positions()
-    up = vertical_axis(motion, bone_map, source_positions)
-    source_contacts = detect_foot_contacts(motion, bone_map, positions=source_positions)
-    loops, loops_horizontally = _loop_state(motion, source_positions, bone_map, up, height)
+    return _apply_edit(motion, bone_map, parameters, _SourceAnalysis.of(motion, bone_map),
+                       keep_planted_feet=keep_planted_feet, keep_loop=keep_loop, return_report=return_report)
 
-    timing = time_map(motion, parameters, bone_map, source_positions, skipped)
+
+def _apply_edit(
+    motion: Motion,
+    bone_map,
+    parameters: EditParameters,
+    source: _SourceAnalysis,
+    *,
+    keep_planted_feet: bool = True,
+    keep_loop: bool = True,
+    return_report: bool = False,
+) -> Motion | EditResult:
+    """Run :func:`apply_edit` with the source's measurements already taken (``source``)."""
+    parameters.validate()
+    skipped: list[str] = []
+    height = source.height
+    source_positions = source.positions
+    up = source.up
+    source_contacts = source.contacts
+    loops, loops_horizontally = source.loops, source.loops_horizontally
+
+    timing = _time_map(motion, parameters, source.speed, skipped)
     source_frames = timing.source_frames()
     retimed = timing.output_frame_count != motion.frame_count or not np.allclose(
         source_frames, np.arange(motion.frame_count)

@@ -58,6 +58,8 @@ from .edits import (
     PARAMETER_NAMES,
     EditParameters,
     EditResult,
+    _apply_edit,
+    _SourceAnalysis,
     apply_edit,
     time_map,
 )
@@ -384,6 +386,8 @@ class _Evaluator:
         self.exact = len(ranges) == 1 and ranges[0] == (0, motion.frame_count)
         self.proxy = motion if self.exact else join_excerpts(motion, ranges)
         self.source = source
+        # Every evaluation edits the same proxy, so its kinematics, contacts and speed curve are measured once.
+        self.proxy_analysis = _SourceAnalysis.of(self.proxy, bone_map)
         self.count = 0
         self.cache: dict[bytes, tuple[np.ndarray, EditResult | None]] = {}
         neutral = np.zeros(len(PARAMETER_NAMES))
@@ -395,8 +399,8 @@ class _Evaluator:
         return np.round(x, 12).tobytes()
 
     def _measure(self, x: np.ndarray) -> tuple[np.ndarray, EditResult | None]:
-        result = apply_edit(self.proxy, self.bone_map, _to_parameters(x), keep_planted_feet=self.keep_planted_feet and self.exact,
-                            return_report=True)
+        result = _apply_edit(self.proxy, self.bone_map, _to_parameters(x), self.proxy_analysis,
+                             keep_planted_feet=self.keep_planted_feet and self.exact, return_report=True)
         assert isinstance(result, EditResult)
         self.count += 1
         return self.extractor.clip_features(result.motion), (result if self.exact else None)

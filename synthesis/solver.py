@@ -59,6 +59,7 @@ from .edits import (
     EditParameters,
     EditResult,
     _apply_edit,
+    _kinematics,
     _SourceAnalysis,
     apply_edit,
     time_map,
@@ -678,9 +679,12 @@ def constraint_report(source: Motion, result: Motion, bone_map, result_contacts:
         ``loop_gap_result`` (largest joint rotation between first and last frame, radians)
         and ``loops_source`` / ``loops_result`` (gap below ``LOOP_ANGLE_TOLERANCE``).
     """
-    source_contacts = detect_foot_contacts(source, bone_map)
+    # One forward kinematics pass per motion serves both contact detection and foot skating.
+    source_positions, _ = _kinematics(source)
+    result_positions, _ = _kinematics(result)
+    source_contacts = detect_foot_contacts(source, bone_map, positions=source_positions)
     if result_contacts is None:
-        result_contacts = detect_foot_contacts(result, bone_map)
+        result_contacts = detect_foot_contacts(result, bone_map, positions=result_positions)
 
     def largest_step(motion: Motion) -> float:
         if motion.frame_count < 2:
@@ -691,8 +695,8 @@ def constraint_report(source: Motion, result: Motion, bone_map, result_contacts:
         return float(np.max(quaternion.angle_between(motion.rotations[0], motion.rotations[-1])))
 
     report = {
-        "foot_skating_source": foot_skating(source, bone_map, source_contacts),
-        "foot_skating_result": foot_skating(result, bone_map, result_contacts),
+        "foot_skating_source": foot_skating(source, bone_map, source_contacts, positions=source_positions),
+        "foot_skating_result": foot_skating(result, bone_map, result_contacts, positions=result_positions),
         "max_rotation_step_source": largest_step(source),
         "max_rotation_step_result": largest_step(result),
         "loop_gap_source": loop_gap(source),

@@ -161,8 +161,19 @@ extension: $(WHEELS_STAMP) .venv-blender-$(DEMO_BLENDER)/.installed-bpy-$(BPY_VE
 	$(DEMO_PYTHON) $(BLENDER_EXT) build --source-dir . --output-dir dist --split-platforms
 	@ls -1 dist/*.zip
 
-benchmark:
-	@echo "not implemented yet: the benchmarks (benchmarks/)" >&2; exit 1
+# Every script in benchmarks/ on one thread. bench_blender.py runs under Blender $(BENCHMARK_BLENDER), the
+# others under $(VENV). Each script rewrites its own section of docs/benchmarks.md.
+BENCHMARK_BLENDER := 4.5
+BENCHMARK_SCRIPTS := $(filter-out benchmarks/bench_blender.py,$(sort $(wildcard benchmarks/bench_*.py)))
+
+benchmark: $(VENV_STAMP) .venv-blender-$(BENCHMARK_BLENDER)/.installed-bpy-$(BPY_VERSION_$(BENCHMARK_BLENDER))
+	@set -e; for script in $(BENCHMARK_SCRIPTS); do \
+		echo "== $$script"; \
+		OMP_NUM_THREADS=1 $(VENV)/bin/python $$script; \
+	done
+	@echo "== benchmarks/bench_blender.py (Blender $(BENCHMARK_BLENDER))"
+	OMP_NUM_THREADS=1 .venv-blender-$(BENCHMARK_BLENDER)/bin/python benchmarks/bench_blender.py
+	@echo "Results written to docs/benchmarks.md (one section per script)."
 
 clean:
 	rm -rf .typecheck .mypy_cache .pytest_cache dist out

@@ -54,6 +54,8 @@ __all__ = [
     "load_models",
     "validate_pad_input",
     "pad_keys",
+    "motion_warnings",
+    "pad_progress_warnings",
     "TOP_FEATURE_COUNT",
 ]
 
@@ -61,6 +63,18 @@ logger = logging.getLogger(__name__)
 
 TOP_FEATURE_COUNT = 5
 """Number of features :func:`analyze_motion` lists as driving the PAD estimate."""
+
+STATIC_MOTION_FRACTION = 0.01
+"""A clip in which no joint moves more than this fraction of the rest skeleton's height counts as static."""
+
+PAD_PROGRESS_FRACTION = 0.1
+"""An Apply warns unless the estimated PAD error shrinks by at least this fraction of the source's."""
+
+PAD_CLOSE_ENOUGH = 0.05
+"""PAD distance to the target below which a result needs no warning, whatever the source's distance."""
+
+_APPLY_ROLES = ("target", "pad")
+_ANALYZE_ROLES = ("pad", "style")
 
 
 @dataclass(frozen=True)
@@ -113,8 +127,12 @@ class ApplyOptions:
 
 
 @functools.lru_cache(maxsize=4)
-def load_models(directory: str | None = None) -> EmotionModels:
+def load_models(directory: str | None = None, roles: tuple[str, ...] | None = None) -> EmotionModels:
     """Load and check the emotion models once per directory (the bundled ones by default).
+
+    ``roles`` limits the up-front file checks to those models, as in
+    :meth:`models.runtime.EmotionModels.load`, so that a damaged model that a step does
+    not use does not stop it.
 
     Raises
     ------
@@ -122,7 +140,7 @@ def load_models(directory: str | None = None) -> EmotionModels:
         If the models are missing, corrupt, or list features in another order than
         ``synthesis.features.FEATURE_NAMES``.
     """
-    models = EmotionModels.load(directory)
+    models = EmotionModels.load(directory, roles=roles)
     if tuple(models.feature_names) != tuple(FEATURE_NAMES):
         raise ModelError(
             f"The models in {models.directory} expect the features {', '.join(models.feature_names)}, "
@@ -235,6 +253,44 @@ def _pad_error(estimate: np.ndarray, target: np.ndarray) -> float:
     return float(np.linalg.norm(np.asarray(estimate) - np.asarray(target)))
 
 
+def motion_warnings(motion: Motion) -> list[str]:
+    """Return warnings about a clip whose motion features carry no information: one frame, or no movement."""
+    if motion.frame_count < 2:
+        return ["the clip has 1 frame: motion features are zero and the estimate reflects posture only"]
+    height = float(np.max(np.ptp(motion.skeleton.rest_positions(), axis=0)))
+    travel = float(np.max(np.ptp(motion.positions(), axis=0)))
+    if travel <= STATIC_MOTION_FRACTION * height:
+        return [
+            f"the clip barely moves (no joint moves more than {100 * STATIC_MOTION_FRACTION:g}% of the body height): "
+            "motion features are zero and the estimate reflects posture only"
+        ]
+    return []
+
+
+def pad_progress_warnings(report: Mapping[str, Any]) -> list[str]:
+    """Return a warning when the result's estimated PAD did not get clearly closer to the target.
+
+    The solver moves the features toward the target model's output, but the analysis model
+    may still read the result as another emotion; this makes that visible.
+    """
+    before = float(report["pad_error_before"])
+    after = float(report["pad_error_after"])
+    if after < PAD_CLOSE_ENOUGH or before - after >= PAD_PROGRESS_FRACTION * before:
+        return []
+    if report.get("time_varying"):
+        wanted = "the keyed emotion"
+    else:
+        wanted = repr(nearest_emotion(report["target_pad"]))
+    if after > before:
+        movement = f"moved away from the target ({before:.2f} -> {after:.2f})"
+    else:
+        movement = f"barely moved toward the target ({before:.2f} -> {after:.2f})"
+    return [
+        f"the estimated PAD {movement}; the edit changed the features toward the model's target but the "
+        f"analysis model does not read it as {wanted}"
+    ]
+
+
 @dataclass
 class _Outcome:
     """Result of :func:`_run`: the edited motion, its report and the parameters, before keys are edited."""
@@ -250,7 +306,7 @@ class _Outcome:
 def _run(motion: Motion, bone_map, pad: Any, strength: float, options: ApplyOptions) -> _Outcome:
     strength = _check_strength(strength)
     pad_array = validate_pad_input(pad, motion.frame_count)
-    models = load_models(options.model_directory)
+    models = load_models(options.model_directory, _APPLY_ROLES)
     options.report_progress(0.0, "measure source")
     extractor = FeatureExtractor(motion.skeleton, bone_map, options.feature_settings)
     source = extractor.clip_features(motion)
@@ -373,6 +429,7 @@ def _run(motion: Motion, bone_map, pad: Any, strength: float, options: ApplyOpti
         "loops_after": constraints["loops_result"],
         "models": _model_info(models),
     })
+    report["warnings"] = motion_warnings(motion) + pad_progress_warnings(report)
     options.report_progress(1.0, "done")
     logger.info(
         "Applied PAD %s at strength %.2f: feature error %.3f -> %.3f, PAD error %.3f -> %.3f",
@@ -423,7 +480,9 @@ def apply_emotion(
         ``loops_after``, ``result_emotion`` (the named emotion nearest the result's
         estimate), ``influence`` (feature name to the length of its effect on the result's
         PAD estimate, as in :func:`analyze_motion`), ``time_map`` (for each result frame,
-        the fractional source frame it shows) and ``models`` (versions and hashes). A time-varying PAD also
+        the fractional source frame it shows), ``models`` (versions and hashes) and
+        ``warnings`` (a static or one-frame source, or an estimated PAD that did not get
+        clearly closer to the target). A time-varying PAD also
         gives ``key_times`` and ``keys`` (per key: times, PAD values, errors,
         parameters), and ``target_pad`` is then the list of key PAD values.
 
@@ -495,10 +554,11 @@ def analyze_motion(motion: Motion, bone_map, options: ApplyOptions | Mapping[str
         feature alone is set to its training mean (``pad_effect``, three numbers, the
         estimate minus that counterfactual). The list is sorted by the effect's length,
         with the feature's value, its training mean, its deviation in training standard
-        deviations (``z``) and its LMA component.
+        deviations (``z``) and its LMA component. ``warnings`` lists reasons not to trust
+        the estimate, such as a clip of one frame or one that barely moves.
     """
     options = ApplyOptions.from_value(options)
-    models = load_models(options.model_directory)
+    models = load_models(options.model_directory, _ANALYZE_ROLES)
     features = FeatureExtractor(motion.skeleton, bone_map, options.feature_settings).clip_features(motion)
     pad = models.estimate_pad(features)
     mean = _feature_mean(models)
@@ -528,5 +588,6 @@ def analyze_motion(motion: Motion, bone_map, options: ApplyOptions | Mapping[str
         "influence": _influence(effects),
         "top_features": top,
         "models": _model_info(models),
+        "warnings": motion_warnings(motion),
     }
 

@@ -27,6 +27,7 @@ import logging
 import math
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -90,16 +91,22 @@ class EmotionModels:
         self._mean = np.asarray(manifest["scaler"]["mean"], dtype=np.float64)
         self._scale = np.asarray(manifest["scaler"]["scale"], dtype=np.float64)
         self._sessions: dict[str, Any] = {}
+        self._checked_files: set[str] = set()
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, directory: str | os.PathLike[str] | None = None, check_feature_version: bool = True) -> EmotionModels:
+    def load(cls, directory: str | os.PathLike[str] | None = None, check_feature_version: bool = True,
+             roles: Iterable[str] | None = None) -> EmotionModels:
         """Read and check the manifest and model files in ``directory`` (this package's folder by default).
+
+        ``roles`` (such as ``("pad", "style")``) limits the file checks to the models of
+        those roles and the models they depend on; the other files are checked when first
+        used. ``None`` checks every file the manifest lists.
 
         Raises
         ------
         ModelError
-            If the manifest is missing or invalid, a listed file is missing or its
+            If the manifest is missing or invalid, a checked file is missing or its
             SHA-256 differs, or the models were trained on another feature extractor
             version than ``synthesis.features.FEATURE_EXTRACTOR_VERSION``.
         """
@@ -113,16 +120,12 @@ class EmotionModels:
             raise ModelError(f"Model manifest {manifest_path} is not valid JSON ({error}); {_REINSTALL}") from error
         cls._check_manifest(manifest, manifest_path)
 
-        for name, expected in manifest["files"].items():
-            path = directory / name
-            if not path.is_file():
-                raise ModelError(f"Model file {path} listed in {manifest_path.name} not found; {_REINSTALL} or {_RETRAIN}")
-            actual = _sha256(path)
-            if actual != expected:
-                raise ModelError(
-                    f"Model file {path} is corrupt: SHA-256 {actual[:12]}... differs from {expected[:12]}... "
-                    f"in {manifest_path.name}; {_REINSTALL} or {_RETRAIN}"
-                )
+        if roles is None:
+            names = list(manifest["files"])
+        else:
+            names = [manifest["models"][role]["file"] for role in cls._dependencies(manifest, roles)]
+        for name in names:
+            cls._check_file(directory, manifest, name)
 
         if check_feature_version:
             current = _current_feature_version()
@@ -133,7 +136,35 @@ class EmotionModels:
                     f"but synthesis.features is version {current}; {_RETRAIN}"
                 )
         logger.info("Loaded emotion models from %s (feature extractor %s)", directory, manifest["feature_extractor_version"])
-        return cls(directory, manifest)
+        models = cls(directory, manifest)
+        models._checked_files.update(names)
+        return models
+
+    @staticmethod
+    def _check_file(directory: Path, manifest: dict[str, Any], name: str) -> None:
+        """Raise :class:`ModelError` when model file ``name`` is missing or its SHA-256 differs from the manifest's."""
+        path = directory / name
+        if not path.is_file():
+            raise ModelError(f"Model file {path} listed in {MANIFEST_NAME} not found; {_REINSTALL} or {_RETRAIN}")
+        actual = _sha256(path)
+        expected = manifest["files"][name]
+        if actual != expected:
+            raise ModelError(
+                f"Model file {path} is corrupt: SHA-256 {actual[:12]}... differs from {expected[:12]}... "
+                f"in {MANIFEST_NAME}; {_REINSTALL} or {_RETRAIN}"
+            )
+
+    @staticmethod
+    def _dependencies(manifest: dict[str, Any], roles: Iterable[str]) -> list[str]:
+        """Return ``roles`` plus ``neutral`` when one of them reads the neutral model's estimate."""
+        result = list(roles)
+        for role in result:
+            if role not in manifest["models"]:
+                raise ValueError(f"Unknown model role {role!r}; the manifest lists {', '.join(manifest['models'])}")
+        if any(manifest["models"][role].get("input_kind", "features") == "features+residual" for role in result):
+            if "neutral" not in result:
+                result.append("neutral")
+        return result
 
     @staticmethod
     def _check_manifest(manifest: Any, path: Path) -> None:
@@ -170,7 +201,11 @@ class EmotionModels:
             if session is None:
                 import onnxruntime
 
-                path = self.directory / self.manifest["models"][role]["file"]
+                name = self.manifest["models"][role]["file"]
+                if name not in self._checked_files:
+                    self._check_file(self.directory, self.manifest, name)
+                    self._checked_files.add(name)
+                path = self.directory / name
                 options = onnxruntime.SessionOptions()
                 options.intra_op_num_threads = 1
                 options.inter_op_num_threads = 1

@@ -235,3 +235,87 @@ def test_analyze_sad_below_happy(models, bandai1_dir):
         estimates[style] = analyze_motion(motion, detect_roles(motion.skeleton))["pad"]
     # Pleasure of the sad walk is estimated lower than that of the happy walk.
     assert estimates["sad"][0] < estimates["happy"][0]
+
+
+def test_analyze_walk_has_no_warnings(models, walk):
+    motion, bone_map = walk
+    assert analyze_motion(motion, bone_map)["warnings"] == []
+
+
+def test_analyze_one_frame_warns(models, walk):
+    motion, bone_map = walk
+    single = motion.sample(np.zeros(1))
+    warnings = analyze_motion(single, bone_map)["warnings"]
+    assert len(warnings) == 1
+    assert "1 frame" in warnings[0]
+    assert "posture only" in warnings[0]
+
+
+def test_analyze_static_clip_warns(models, walk):
+    motion, bone_map = walk
+    still = motion.sample(np.zeros(30))
+    warnings = analyze_motion(still, bone_map)["warnings"]
+    assert len(warnings) == 1
+    assert "barely moves" in warnings[0]
+
+
+def test_analyze_skips_damaged_target_model(walk, tmp_path):
+    import shutil
+
+    from models.runtime import DEFAULT_DIRECTORY
+
+    motion, bone_map = walk
+    for path in DEFAULT_DIRECTORY.iterdir():
+        if path.suffix in (".json", ".onnx"):
+            shutil.copy(path, tmp_path / path.name)
+    (tmp_path / "target_features.onnx").write_bytes(b"damaged")
+    analysis = analyze_motion(motion, bone_map, options={"model_directory": str(tmp_path)})
+    assert len(analysis["pad"]) == 3
+    with pytest.raises(ModelError, match="target_features.onnx is corrupt"):
+        apply_emotion(motion, bone_map, emotion_pad("sad"), options={"model_directory": str(tmp_path)})
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        (0.62, 0.70, "moved away from the target (0.62 -> 0.70)"),
+        (0.62, 0.60, "barely moved toward the target (0.62 -> 0.60)"),
+        (0.62, 0.40, None),
+        (0.03, 0.04, None),
+    ],
+)
+def test_pad_progress_warnings(before, after, expected):
+    from models.pipeline import pad_progress_warnings
+
+    report = {"pad_error_before": before, "pad_error_after": after, "target_pad": list(emotion_pad("happy"))}
+    warnings = pad_progress_warnings(report)
+    if expected is None:
+        assert warnings == []
+    else:
+        assert len(warnings) == 1
+        assert expected in warnings[0]
+        assert "does not read it as 'happy'" in warnings[0]
+
+
+def test_sad_report_lists_warnings(sad_result):
+    _, report = sad_result
+    assert isinstance(report["warnings"], list)
+    assert all(isinstance(text, str) for text in report["warnings"])
+
+
+def test_extension_manifest_declares_model_licence():
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    manifest = tomllib.loads((root / "blender_manifest.toml").read_text(encoding="utf-8"))
+    assert "SPDX:GPL-3.0-or-later" in manifest["license"]
+    assert "SPDX:CC-BY-NC-4.0" in manifest["license"]
+    licence = (root / "models" / "LICENSE").read_text(encoding="utf-8")
+    assert "CC BY-NC 4.0" in licence
+    assert "Bandai Namco Research" in licence
+    # The package build must not leave the licence out.
+    for pattern in manifest["build"]["paths_exclude_pattern"]:
+        assert not fnmatch.fnmatch("models/LICENSE", pattern.strip("/")), pattern
+        assert not fnmatch.fnmatch("LICENSE", pattern.strip("/")), pattern

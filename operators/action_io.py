@@ -931,6 +931,7 @@ def write_armature_motion(
     source_action: Action,
     name: str,
     key_frames: BoneKeys | None = None,
+    source_frames: tuple[float, float] | None = None,
 ) -> Action:
     """Write ``motion`` to a new action named ``name``, assign it to ``obj`` and return it.
 
@@ -947,6 +948,11 @@ def write_armature_motion(
     or else on the first frame of ``source_action``. Key frames past the end of the motion
     take its last frame. The source action gets a fake user so that it survives saving
     without users.
+
+    ``source_frames`` is the first and last frame of ``source_action`` that ``motion`` was
+    made from. A timing edit moves the keys inside it to new frames, so only keys outside
+    it count as dropped in the warning; without it, keys outside the written motion's
+    frames count.
     """
     require_armature(obj)
     check_action_editable(obj, source_action)
@@ -979,6 +985,7 @@ def write_armature_motion(
             existing.setdefault(parsed, {})[fcurve.array_index] = fcurve
 
     span = (float(dense_frames[0]), float(dense_frames[-1]))
+    kept_span = span if source_frames is None else (min(span[0], source_frames[0]), max(span[1], source_frames[1]))
     written = 0
     dropped = 0
     for joint, bone_name in enumerate(layout.names):
@@ -993,7 +1000,8 @@ def write_armature_motion(
             q = _sample_rows(rotations[:, joint], frames - frame_start, rotation=True)
             reference = _reference_value(old, size, frames[0], mode)
             values = _rotation_values(q, mode, reference)
-            dropped += _replace_channel(action, slot, bone_name, prop, values, frames, interpolation, old, span)
+            dropped += _replace_channel(action, slot, bone_name, prop, values, frames, interpolation, old,
+                                        kept_span)
             written += size
 
         if layout.connected[joint]:
@@ -1005,13 +1013,14 @@ def write_armature_motion(
         if joint == 0 or old or recorded is not None or moved:
             frames, interpolation = _key_layout(recorded, dense_frames)
             values = _sample_rows(locations[:, joint], frames - frame_start, rotation=False)
-            dropped += _replace_channel(action, slot, bone_name, "location", values, frames, interpolation, old, span)
+            dropped += _replace_channel(action, slot, bone_name, "location", values, frames, interpolation, old,
+                                        kept_span)
             written += 3
 
     if dropped:
         log.warning(
             "%d bone keys of action %r lie outside frames %g to %g of the motion and are not in action %r",
-            dropped, source_action.name, span[0], span[1], action.name,
+            dropped, source_action.name, kept_span[0], kept_span[1], action.name,
         )
     action_compat.assign_action(obj, action, slot)
     if not source_action.use_fake_user:

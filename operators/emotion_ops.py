@@ -288,6 +288,8 @@ class ApplyResult:
     """The pipeline's ``apply_emotion`` report."""
     summary: str
     """One-line result for the status bar."""
+    warnings: list[str]
+    """Reasons to doubt the result, such as an estimated PAD that did not get closer to the target."""
 
 
 def source_action(obj: Object, from_source: bool) -> Action:
@@ -373,13 +375,19 @@ def apply_to_armature(
 
     label = emotion_label(pad_values, animated)
     key_frames = retimed_keys(bone_keys, motion, result, report) if settings.keep_hand_keys else None
-    new_action = write_result_action(obj, source, assigned, result, f"{source.name}_{label}", key_frames)
+    source_frames = (float(bone_keys.frame_start), float(bone_keys.frame_end))
+    new_action = write_result_action(obj, source, assigned, result, f"{source.name}_{label}", key_frames,
+                                     source_frames)
     follow_frame_range(obj, assigned, new_action)
+    extend_frame_range(obj, new_action)
     settings.source_action = source
-    settings.last_report = summarize(label, strength, report)
+    summary = summarize(label, strength, report)
+    warnings = [str(text) for text in report.get("warnings", [])]
+    settings.last_report = " ".join([summary, *(f"WARNING: {text}." for text in warnings)])
     store_analysis(settings, result_analysis(report), new_action.name)
     report_progress(1.0, "done")
-    return ApplyResult(action=new_action, source=source, label=label, report=report, summary=settings.last_report)
+    return ApplyResult(action=new_action, source=source, label=label, report=report, summary=summary,
+                       warnings=warnings)
 
 
 def analyze_armature(obj: Object) -> dict:
@@ -394,12 +402,17 @@ def analyze_armature(obj: Object) -> dict:
 
 
 def write_result_action(obj: Object, source: Action, assigned: Action, result: Motion, name: str,
-                        key_frames: action_io.BoneKeys | None) -> Action:
-    """Write ``result`` into a new action and assign it; on any failure restore the old state."""
+                        key_frames: action_io.BoneKeys | None,
+                        source_frames: tuple[float, float] | None = None) -> Action:
+    """Write ``result`` into a new action and assign it; on any failure restore the old state.
+
+    ``source_frames`` is the first and last frame of ``source`` that the motion was read from.
+    """
     known_actions = set(bpy.data.actions)
     had_fake_user = source.use_fake_user
     try:
-        new_action = action_io.write_armature_motion(obj, result, source, name, key_frames=key_frames)
+        new_action = action_io.write_armature_motion(obj, result, source, name, key_frames=key_frames,
+                                                     source_frames=source_frames)
         new_action[SOURCE_ACTION_KEY] = source.name
         if source != assigned:
             # The keyed emotion lives in the assigned action; the copy of the source has older keys.
@@ -481,6 +494,8 @@ class EMOTION_MOTION_OT_apply(PADOperatorMixin, Operator):
                 progress=progress,
             )
             self.report({'INFO'}, result.summary)
+            for warning in result.warnings:
+                self.report({'WARNING'}, f"Apply Emotion on {obj.name!r}: {warning}")
             return {'FINISHED'}
         except roles.MissingRolesError as error:
             self.report({'ERROR'}, missing_roles_message(obj, error))
@@ -508,6 +523,33 @@ def follow_frame_range(obj: Object, old: Action, new: Action) -> None:
     for scene in obj.users_scene:
         if (scene.frame_start, scene.frame_end) == old_range:
             scene.frame_start, scene.frame_end = new_range
+
+
+def extend_frame_range(obj: Object, action: Action) -> None:
+    """Extend the end of each scene's frame range to the last frame of ``action`` when the action is longer.
+
+    The first extension stores the scene's range on the armature, so Revert restores it.
+    """
+    settings = emotion_settings(obj)
+    action_end = int(math.ceil(action.frame_range[1] - 1e-6))
+    for scene in obj.users_scene:
+        if scene.frame_end >= action_end:
+            continue
+        if not settings.scene_range_extended:
+            settings.scene_frame_range = (scene.frame_start, scene.frame_end)
+            settings.scene_range_extended = True
+        scene.frame_end = action_end
+
+
+def restore_frame_range(obj: Object) -> None:
+    """Restore the scene frame range stored by :func:`extend_frame_range`, if any."""
+    settings = emotion_settings(obj)
+    if not settings.scene_range_extended:
+        return
+    start, end = settings.scene_frame_range
+    for scene in obj.users_scene:
+        scene.frame_start, scene.frame_end = start, end
+    settings.scene_range_extended = False
 
 
 def retimed_keys(bone_keys: action_io.BoneKeys, source: Motion, result: Motion, report: dict) -> action_io.BoneKeys:
@@ -542,11 +584,18 @@ def result_analysis(report: dict) -> dict:
 
 
 def summarize(label: str, strength: float, report: dict) -> str:
-    """Return the one-line result of an Apply for the status bar and the panel."""
+    """Return the one-line result of an Apply for the status bar and the panel.
+
+    It leads with how the analysis model reads the result (its nearest emotion and the
+    PAD distance to the target), because a lower feature error alone does not mean the
+    result shows the emotion.
+    """
+    nearest = report.get("result_emotion") or nearest_emotion(np.clip(report["result_pad_estimate"], -1.0, 1.0))
     return (
-        f"Applied '{label}' at strength {strength:.1f}: feature error {report['feature_error_before']:.2f} -> "
-        f"{report['feature_error_after']:.2f}, estimated PAD {format_pad(report['source_pad_estimate'])} -> "
-        f"{format_pad(report['result_pad_estimate'])}"
+        f"Applied '{label}' at strength {strength:.1f}: result looks '{nearest}', PAD error "
+        f"{report['pad_error_before']:.2f} -> {report['pad_error_after']:.2f} (estimated PAD "
+        f"{format_pad(report['source_pad_estimate'])} -> {format_pad(report['result_pad_estimate'])}), "
+        f"feature error {report['feature_error_before']:.2f} -> {report['feature_error_after']:.2f}"
     )
 
 
@@ -648,6 +697,7 @@ class EMOTION_MOTION_OT_revert(Operator):
             action_compat.assign_action(obj, source)
             if edited is not None:
                 follow_frame_range(obj, edited, source)
+            restore_frame_range(obj)
         except RuntimeError as error:
             self.report({'ERROR'}, f"Revert on {obj.name!r}: {error}")
             return {'CANCELLED'}

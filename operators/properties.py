@@ -14,6 +14,7 @@ from bpy.props import (
     CollectionProperty,
     EnumProperty,
     FloatProperty,
+    IntVectorProperty,
     PointerProperty,
     StringProperty,
 )
@@ -161,6 +162,18 @@ class EmotionMotionSettings(PropertyGroup):
         options=set(),
     )
     last_report: StringProperty(name="Last Result", description="Summary of the last Apply", options=set())
+    scene_frame_range: IntVectorProperty(
+        name="Scene Frame Range",
+        description="Start and end frame of the scene before Apply extended it to a longer result; Revert restores "
+        "them",
+        size=2,
+        options={'HIDDEN'},
+    )
+    scene_range_extended: BoolProperty(
+        name="Scene Range Extended",
+        description="Apply extended the scene's frame range, which is stored in Scene Frame Range",
+        options={'HIDDEN'},
+    )
 
     has_analysis: BoolProperty(name="Has Analysis", options=set())
     analyzed_action: StringProperty(name="Analysed Action", description="Action the analysis was run on", options=set())

@@ -93,7 +93,11 @@ class FakePipeline:
             "result_pad_estimate": [0.2, 0.1, 0.1],
             "feature_error_before": 0.84,
             "feature_error_after": 0.31,
+            "pad_error_before": 0.9,
+            "pad_error_after": 0.5,
+            "result_emotion": "calm",
             "features": {"tempo": {"source": 1.0, "target": 1.4, "achieved": 1.3}},
+            "warnings": [],
         }
         return result, report
 
@@ -171,6 +175,7 @@ def test_apply_writes_new_action(rig, emotion_ops, fake_pipeline) -> None:
         key for key in source_keys if key[0].endswith("rotation_euler")
     }
     assert "feature error 0.84 -> 0.31" in rig.emotion_motion.last_report
+    assert "result looks 'calm', PAD error 0.90 -> 0.50" in rig.emotion_motion.last_report
     np.testing.assert_allclose(fake_pipeline.calls[0]["pad"], [-0.63, -0.27, -0.33], atol=1e-6)
     assert fake_pipeline.calls[0]["motion"].frame_count == CLIP_FRAMES
 
@@ -221,6 +226,62 @@ def test_apply_scene_range_follows_clip(rig, emotion_ops, fake_pipeline, monkeyp
     assert scene.frame_end - scene.frame_start + 1 == CLIP_FRAMES + 20
     assert bpy.ops.emotion_motion.revert() == {'FINISHED'}
     assert scene.frame_end - scene.frame_start + 1 == CLIP_FRAMES
+
+
+def test_apply_extends_short_scene_range(rig, emotion_ops, fake_pipeline, monkeypatch) -> None:
+    scene = bpy.context.scene
+    source = rig.animation_data.action
+    start = int(round(source.frame_range[0]))
+    # The scene ends later than the source but before the longer result.
+    scene.frame_start, scene.frame_end = start, start + CLIP_FRAMES + 4
+    real_apply = fake_pipeline.apply_emotion
+
+    def slower(motion, *args, **kwargs):
+        result, report = real_apply(motion, *args, **kwargs)
+        frames = np.linspace(0.0, motion.frame_count - 1, motion.frame_count + 20)
+        report["time_map"] = frames.tolist()
+        return result.sample(frames), report
+
+    monkeypatch.setattr(fake_pipeline, "apply_emotion", slower)
+    assert bpy.ops.emotion_motion.apply() == {'FINISHED'}
+    assert scene.frame_start == start
+    assert scene.frame_end == int(round(rig.animation_data.action.frame_range[1]))
+    assert scene.frame_end == start + CLIP_FRAMES + 19
+    assert bpy.ops.emotion_motion.revert() == {'FINISHED'}
+    assert (scene.frame_start, scene.frame_end) == (start, start + CLIP_FRAMES + 4)
+
+
+def test_apply_shorter_result_no_dropped_keys_warning(rig, emotion_ops, fake_pipeline, monkeypatch,
+                                                      caplog) -> None:
+    real_apply = fake_pipeline.apply_emotion
+
+    def faster(motion, *args, **kwargs):
+        result, report = real_apply(motion, *args, **kwargs)
+        frames = np.linspace(0.0, motion.frame_count - 1, motion.frame_count - 20)
+        report["time_map"] = frames.tolist()
+        return result.sample(frames), report
+
+    monkeypatch.setattr(fake_pipeline, "apply_emotion", faster)
+    with caplog.at_level("WARNING", logger="emotion_motion.operators.action_io"):
+        assert bpy.ops.emotion_motion.apply() == {'FINISHED'}
+    assert rig.animation_data.action.frame_range[1] - rig.animation_data.action.frame_range[0] + 1 == CLIP_FRAMES - 20
+    assert "lie outside frames" not in caplog.text
+
+
+def test_apply_keeps_pipeline_warnings(rig, emotion_ops, fake_pipeline, monkeypatch) -> None:
+    real_apply = fake_pipeline.apply_emotion
+    warning = "the estimated PAD moved away from the target (0.62 -> 0.70)"
+
+    def doubtful(motion, *args, **kwargs):
+        result, report = real_apply(motion, *args, **kwargs)
+        report["warnings"] = [warning]
+        return result, report
+
+    monkeypatch.setattr(fake_pipeline, "apply_emotion", doubtful)
+    result = emotion_ops.apply_to_armature(rig, pad=(0.76, 0.48, 0.35))
+    assert result.warnings == [warning]
+    assert "result looks 'calm'" in result.summary
+    assert f"WARNING: {warning}" in rig.emotion_motion.last_report
 
 
 def test_undo_restores_source(rig, emotion_ops, fake_pipeline) -> None:

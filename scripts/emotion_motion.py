@@ -13,7 +13,9 @@ The work itself is the extension's: the same functions as the Apply Emotion and 
 Emotion operators. The ``plot`` subcommand needs only matplotlib, not ``bpy``.
 
 Exit status: 0 on success, 2 for invalid input or usage (the message names the file and
-the problem), 1 for an internal error.
+the problem) or a Python without ``bpy``, 1 for an internal error or for missing or damaged
+bundled models. A model error stops a batch at the first input, because every later input
+would fail the same way.
 """
 
 from __future__ import annotations
@@ -53,6 +55,23 @@ ENABLED_EXTENSIONS: list[str] = []
 
 class InputError(Exception):
     """Invalid input or usage; the message names the file and the problem. Exit status 2."""
+
+
+class ModelLoadError(Exception):
+    """The bundled models are missing or damaged, and the message names the fix. Exit status 1."""
+
+
+BPY_MISSING = (
+    "This command needs Blender's Python module (bpy). Run it with .venv-blender-4.5/bin/python "
+    "scripts/emotion_motion.py ... (make blender-venvs creates it) or blender --background --python "
+    "scripts/emotion_motion.py -- ..."
+)
+
+
+def require_bpy() -> None:
+    """Raise :class:`InputError` naming the ways to run this command when ``bpy`` is not importable."""
+    if "bpy" not in sys.modules and importlib.util.find_spec("bpy") is None:
+        raise InputError(BPY_MISSING)
 
 
 # Command line
@@ -139,6 +158,29 @@ def expand_inputs(paths: list[str]) -> tuple[list[Path], bool]:
     return files, batch
 
 
+def check_output_not_input(output: Path, inputs: list[Path]) -> None:
+    """Raise :class:`InputError` when ``output`` resolves to one of ``inputs``, which it would overwrite."""
+    resolved = output.resolve()
+    for source in inputs:
+        if source.resolve() != resolved:
+            continue
+        if len(inputs) == 1:
+            raise InputError(f"Output {output} is the input file; choose another output path "
+                             "(the source is never overwritten)")
+        raise InputError(f"Output {output} is one of the batch's inputs; choose another output folder "
+                         "(the sources are never overwritten)")
+
+
+def check_blend_options(args: argparse.Namespace, inputs: list[Path]) -> None:
+    """Raise :class:`InputError` when --armature or --action is given without a .blend input to apply them to."""
+    if args.armature is None and args.action is None:
+        return
+    others = [path for path in inputs if path.suffix.lower() != ".blend"]
+    if others:
+        raise InputError(f"--armature/--action apply only to .blend inputs, but {others[0]} is a "
+                         f"{others[0].suffix} file")
+
+
 def output_paths(args: argparse.Namespace, source: Path, batch: bool, label: str) -> list[Path]:
     """Return where to write the result of ``source``."""
     if not batch:
@@ -148,7 +190,7 @@ def output_paths(args: argparse.Namespace, source: Path, batch: bool, label: str
     return [folder / f"{source.stem}_{label}{suffix}"]
 
 
-def check_apply_arguments(args: argparse.Namespace, batch: bool) -> None:
+def check_apply_arguments(args: argparse.Namespace, inputs: list[Path], batch: bool) -> None:
     if not (math.isfinite(args.strength) and 0.0 <= args.strength <= 1.0):
         raise InputError(f"--strength {args.strength:g} is outside [0, 1]")
     if batch:
@@ -163,6 +205,7 @@ def check_apply_arguments(args: argparse.Namespace, batch: bool) -> None:
     for output in args.output:
         if Path(output).suffix.lower() not in INPUT_SUFFIXES:
             raise InputError(f"Output {output} must end in .bvh or .blend")
+        check_output_not_input(Path(output), inputs)
     if args.plot and not matplotlib_available():
         raise InputError(
             "--plot needs matplotlib, which this Python lacks; install it (pip install matplotlib) or write "
@@ -180,6 +223,7 @@ def load_extension() -> ModuleType:
     belongs to (its root is added to ``sys.path``), then an installed extension, which is
     enabled here.
     """
+    require_bpy()
     import bpy
 
     enabled = "emotion_motion" in bpy.types.Object.bl_rna.properties
@@ -352,7 +396,7 @@ def save_output(obj, action, path: Path) -> None:
     if path.suffix.lower() == ".blend":
         # A timing edit changes the clip's length, so the saved scene plays the new range.
         scene.frame_start, scene.frame_end = start, end
-        bpy.ops.wm.save_as_mainfile(filepath=str(path.resolve()), copy=True)
+        save_blend_without_backup(path)
         return
     for other in bpy.context.view_layer.objects:
         other.select_set(other == obj)
@@ -364,12 +408,30 @@ def save_output(obj, action, path: Path) -> None:
     scene.frame_current = start
 
 
+def save_blend_without_backup(path: Path) -> None:
+    """Save the open file as ``path`` without Blender's ``.blend1`` backup of a file it replaces.
+
+    The number of backups is the user preference Save Versions, set to 0 for the save and
+    restored afterwards.
+    """
+    import bpy
+
+    filepaths = bpy.context.preferences.filepaths
+    saved_versions = filepaths.save_version
+    filepaths.save_version = 0
+    try:
+        bpy.ops.wm.save_as_mainfile(filepath=str(path.resolve()), copy=True)
+    finally:
+        filepaths.save_version = saved_versions
+
+
 # Subcommands
 
 
 def run_apply(args: argparse.Namespace) -> int:
     inputs, batch = expand_inputs(args.inputs)
-    check_apply_arguments(args, batch)
+    check_apply_arguments(args, inputs, batch)
+    check_blend_options(args, inputs)
     pad = target_pad_from_arguments(args)
     package = load_extension()
     emotion_ops = submodule(package, "operators.emotion_ops")
@@ -379,21 +441,19 @@ def run_apply(args: argparse.Namespace) -> int:
         prefix = f"[{number}/{len(inputs)}] {path}" if batch else str(path)
         try:
             with stdout_to_stderr():
-                report = apply_one(package, emotion_ops, path, args, batch, pad)
+                report = apply_one(package, emotion_ops, path, args, inputs, batch, pad)
         except InputError as error:
             failures[EXIT_BAD_INPUT] += 1
             print(f"{prefix}: error: {error}", file=sys.stderr)
             continue
         except Exception as error:  # noqa: BLE001 - one broken input must not stop a batch
-            status = classify_error(package, error)
-            failures[status] += 1
-            print(f"{prefix}: error: {error}", file=sys.stderr)
-            if status == EXIT_INTERNAL:
-                traceback.print_exc(file=sys.stderr)
+            report_failure(package, error, prefix, failures, args.verbose)
             continue
         reports.append(report)
         print(f"{prefix} -> {', '.join(report['outputs'])}: target PAD {format_pad(report['target_pad'])}, "
               f"{report['summary']}", flush=True)
+        for warning in report.get("warnings", []):
+            print(f"{prefix}: WARNING: {warning}", flush=True)
 
     if args.report and reports:
         write_json(Path(args.report), reports if batch else reports[0])
@@ -435,8 +495,8 @@ def load_emotions_module() -> ModuleType:
     return submodule(load_extension(), "models.emotions")
 
 
-def apply_one(package: ModuleType, emotion_ops: ModuleType, path: Path, args: argparse.Namespace, batch: bool,
-              pad: tuple[float, float, float] | None) -> dict[str, Any]:
+def apply_one(package: ModuleType, emotion_ops: ModuleType, path: Path, args: argparse.Namespace,
+              inputs: list[Path], batch: bool, pad: tuple[float, float, float] | None) -> dict[str, Any]:
     obj = load_armature(package, path, args)
     settings = obj.emotion_motion
     settings.keep_hand_keys = not args.bake
@@ -449,6 +509,8 @@ def apply_one(package: ModuleType, emotion_ops: ModuleType, path: Path, args: ar
         progress=lambda fraction, message="": log.debug("%s: %.0f%% %s", path, 100 * fraction, message),
     )
     outputs = output_paths(args, path, batch, result.label)
+    for output in outputs:
+        check_output_not_input(output, inputs)
     for output in outputs:
         save_output(obj, result.action, output)
     report = dict(result.report)
@@ -467,6 +529,7 @@ def apply_one(package: ModuleType, emotion_ops: ModuleType, path: Path, args: ar
 
 def run_analyze(args: argparse.Namespace) -> int:
     inputs, batch = expand_inputs(args.inputs)
+    check_blend_options(args, inputs)
     package = load_extension()
     emotion_ops = submodule(package, "operators.emotion_ops")
     failures = {EXIT_BAD_INPUT: 0, EXIT_INTERNAL: 0}
@@ -480,26 +543,28 @@ def run_analyze(args: argparse.Namespace) -> int:
         except InputError as error:
             failures[EXIT_BAD_INPUT] += 1
             print(f"{prefix}: error: {error}", file=sys.stderr)
+            results.append({"input": str(path), "error": str(error)})
             continue
         except Exception as error:  # noqa: BLE001 - one broken input must not stop a batch
-            status = classify_error(package, error)
-            failures[status] += 1
-            print(f"{prefix}: error: {error}", file=sys.stderr)
-            if status == EXIT_INTERNAL:
-                traceback.print_exc(file=sys.stderr)
+            report_failure(package, error, prefix, failures, args.verbose)
+            results.append({"input": str(path), "error": str(error)})
             continue
         result = {
             "input": str(path),
             "pad": [float(value) for value in analysis["pad"]],
             "emotion": str(analysis["emotion"]),
             "features": {name: float(value) for name, value in analysis["features"].items()},
+            "warnings": [str(text) for text in analysis.get("warnings", [])],
         }
         results.append(result)
         if batch:
             print(f"[{number}/{len(inputs)}] {path}: {result['emotion']}", file=sys.stderr, flush=True)
         if not args.json:
             print(f"{path}: looks {result['emotion']}, estimated PAD {format_pad(result['pad'])}", flush=True)
-    if args.json and results:
+        for warning in result["warnings"]:
+            print(f"{path}: WARNING: {warning}", file=sys.stderr if args.json else sys.stdout, flush=True)
+    # A single input that failed prints nothing on stdout: the error on stderr and the exit status say it.
+    if args.json and (batch or "error" not in results[0]):
         print(json.dumps(results if batch else results[0], indent=2, default=json_default))
     return exit_status(failures, len(inputs))
 
@@ -521,6 +586,22 @@ def run_plot(args: argparse.Namespace) -> int:
     plot_report(report, Path(args.output))
     print(f"Wrote {args.output}")
     return EXIT_OK
+
+
+def report_failure(package: ModuleType, error: Exception, prefix: str, failures: dict[int, int],
+                   verbose: bool) -> None:
+    """Print the error of one input and count it; raise :class:`ModelLoadError` to stop at a model error."""
+    runtime = submodule(package, "models.runtime")
+    if isinstance(error, runtime.ModelError):
+        if verbose:
+            traceback.print_exc(file=sys.stderr)
+        raise ModelLoadError(f"the bundled emotion models could not be loaded, so no input can be processed: "
+                             f"{error}") from None
+    status = classify_error(package, error)
+    failures[status] += 1
+    print(f"{prefix}: error: {error}", file=sys.stderr)
+    if status == EXIT_INTERNAL:
+        traceback.print_exc(file=sys.stderr)
 
 
 def classify_error(package: ModuleType, error: Exception) -> int:
@@ -647,6 +728,9 @@ def main(argv: list[str]) -> int:
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except ModelLoadError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INTERNAL
     except Exception:  # noqa: BLE001 - the exit status must say internal error
         traceback.print_exc(file=sys.stderr)
         return EXIT_INTERNAL

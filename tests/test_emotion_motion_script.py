@@ -5,6 +5,7 @@ Applying and analysing through Blender is tested in ``tests/blender/test_headles
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -150,3 +151,44 @@ def test_plot_invalid_report_exits_2(tmp_path: Path) -> None:
     completed = run_script("plot", str(report_path), "-o", str(tmp_path / "plot.png"))
     assert completed.returncode == 2
     assert "is not valid JSON" in completed.stderr
+
+
+def test_output_equal_to_input_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "walk.bvh"
+    path.write_text("HIERARCHY\n")
+    # The same file through another spelling of its path.
+    same = tmp_path / "sub" / ".." / "walk.bvh"
+    (tmp_path / "sub").mkdir()
+    completed = run_script("apply", str(path), "-o", str(same), "--emotion", "sad")
+    assert completed.returncode == 2
+    assert f"Output {same} is the input file; choose another output path" in completed.stderr
+    assert path.read_text() == "HIERARCHY\n"
+
+
+def test_batch_output_among_inputs_rejected(tmp_path: Path) -> None:
+    inputs = [tmp_path / "walk.bvh", tmp_path / "walk_sad.bvh"]
+    with pytest.raises(cli.InputError, match="is one of the batch's inputs"):
+        cli.check_output_not_input(tmp_path / "walk_sad.bvh", inputs)
+    cli.check_output_not_input(tmp_path / "walk_sad_sad.bvh", inputs)
+
+
+@pytest.mark.parametrize("command", ["apply", "analyze"])
+def test_armature_option_on_bvh_exits_2(tmp_path: Path, command: str) -> None:
+    path = tmp_path / "walk.bvh"
+    path.write_text("HIERARCHY\n")
+    extra = ["-o", str(tmp_path / "out.bvh"), "--emotion", "sad"] if command == "apply" else []
+    completed = run_script(command, str(path), *extra, "--armature", "Rig")
+    assert completed.returncode == 2
+    assert "--armature/--action apply only to .blend inputs" in completed.stderr
+
+
+def test_missing_bpy_exits_2(tmp_path: Path) -> None:
+    if importlib.util.find_spec("bpy") is not None:
+        pytest.skip("this Python has bpy")
+    path = tmp_path / "walk.bvh"
+    path.write_text("HIERARCHY\n")
+    completed = run_script("apply", str(path), "-o", str(tmp_path / "out.bvh"), "--emotion", "sad")
+    assert completed.returncode == 2
+    assert "This command needs Blender's Python module (bpy)" in completed.stderr
+    assert ".venv-blender-4.5/bin/python scripts/emotion_motion.py" in completed.stderr
+    assert "Traceback" not in completed.stderr

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -114,3 +116,67 @@ def test_bone_map_missing_role_exits_2(demo_clips: Path, tmp_path: Path) -> None
     assert completed.returncode == 2
     assert re.search(r"no bone for (role )?left_hand", completed.stderr), completed.stderr[-2000:]
     assert not (tmp_path / "out.bvh").exists()
+
+
+def test_apply_blend_over_existing_file(demo_clips: Path, tmp_path: Path) -> None:
+    output = tmp_path / "sad.blend"
+    output.write_bytes(b"an older result")
+    completed = run_script(
+        tmp_path, "apply", str(demo_clips / "walk.bvh"), "-o", str(output), "--emotion", "sad",
+        "--report", str(tmp_path / "sad.json"), "--plot", str(tmp_path / "sad.png"),
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    assert re.search(r"result looks '[a-z-]+', PAD error \d\.\d\d -> \d\.\d\d", completed.stdout), completed.stdout
+    assert output.stat().st_size > len(b"an older result")
+    assert not (tmp_path / "sad.blend1").exists()
+    assert (tmp_path / "sad.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = json.loads((tmp_path / "sad.json").read_text())
+    assert isinstance(report["warnings"], list)
+    for warning in report["warnings"]:
+        assert f"WARNING: {warning}" in completed.stdout
+
+
+def test_analyze_json_lists_failures(demo_clips: Path, tmp_path: Path) -> None:
+    sys.path.insert(0, str(REPO_ROOT))
+    try:
+        from synthesis.bvh import read_bvh, write_bvh
+    finally:
+        sys.path.remove(str(REPO_ROOT))
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    walk = read_bvh(demo_clips / "walk.bvh")
+    write_bvh(walk.sample(np.zeros(1)), folder / "pose.bvh")
+    (folder / "broken.bvh").write_text("HIERARCHY\nROOT Hips\n{\n  OFFSET 0 0\n")
+    completed = run_script(tmp_path, "analyze", str(folder), "--json")
+    assert completed.returncode == 2
+    results = {Path(result["input"]).name: result for result in json.loads(completed.stdout)}
+    assert set(results) == {"broken.bvh", "pose.bvh"}
+    assert str(folder / "broken.bvh") in results["broken.bvh"]["error"]
+    assert "pad" not in results["broken.bvh"]
+    assert any("1 frame" in warning for warning in results["pose.bvh"]["warnings"])
+    assert "WARNING: the clip has 1 frame" in completed.stderr
+
+
+def test_damaged_model_stops_batch(demo_clips: Path, tmp_path: Path) -> None:
+    checkout = tmp_path / "checkout"
+    for name in ("synthesis", "operators", "models"):
+        shutil.copytree(REPO_ROOT / name, checkout / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("__init__.py", "blender_manifest.toml", "scripts/emotion_motion.py"):
+        (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO_ROOT / name, checkout / name)
+    (checkout / "models" / "target_features.onnx").write_bytes(b"damaged")
+    env = {**os.environ, "HOME": str(tmp_path), "BLENDER_USER_RESOURCES": str(tmp_path / "blender-user")}
+    command = [sys.executable, str(checkout / "scripts" / "emotion_motion.py")]
+
+    completed = subprocess.run([*command, "apply", str(demo_clips), "-o", str(tmp_path / "out"), "--emotion", "sad"],
+                               capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+    assert completed.returncode == 1
+    assert completed.stderr.count("target_features.onnx is corrupt") == 1, completed.stderr[-4000:]
+    assert "Traceback" not in completed.stderr
+    assert "[2/2]" not in completed.stderr
+
+    # Analysis does not use the damaged target model.
+    completed = subprocess.run([*command, "analyze", str(demo_clips / "walk.bvh")],
+                               capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    assert "estimated PAD" in completed.stdout

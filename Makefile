@@ -62,7 +62,7 @@ define blender_venv_rule
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or pass PYTHON=/path/to/python3.11" >&2; exit 1; }
 	test -x .venv-blender-$(1)/bin/python || $(PYTHON) -m venv .venv-blender-$(1)
 	rm -f .venv-blender-$(1)/.installed-bpy-*
-	.venv-blender-$(1)/bin/python $(PIP_INSTALL) bpy==$(BPY_VERSION_$(1)) -r requirements-runtime.txt $(PYTEST_PINS)
+	.venv-blender-$(1)/bin/python $(PIP_INSTALL) bpy==$(BPY_VERSION_$(1)) -r requirements-runtime.txt $(PYTEST_PINS) $(shell grep -E '^matplotlib==' requirements-test.txt)
 	touch $$@
 endef
 $(foreach version,$(BLENDER_VERSIONS),$(eval $(call blender_venv_rule,$(version))))

@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import Any
+
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -132,7 +134,7 @@ def leave_one_content_out_accuracy(values: np.ndarray, labels: np.ndarray, conte
     return correct / len(values)
 
 
-def separation(clips: list[Clip]) -> dict[str, np.ndarray | float]:
+def separation(clips: list[Clip]) -> dict[str, Any]:
     values = np.stack([clip.features for clip in clips])
     labels = np.array([clip.style for clip in clips])
     contents = np.array([clip.content for clip in clips])

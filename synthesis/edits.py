@@ -788,6 +788,7 @@ def _close_loop(motion: Motion, bone_map, up: np.ndarray, horizontal: bool) -> N
     pelvis = 0 if pelvis is None else pelvis
     positions = forward_kinematics(motion.skeleton, motion.rotations[[0, -1]], motion.root_positions[[0, -1]],
                                    None if motion.translations is None else motion.translations[[0, -1]])
+    assert isinstance(positions, np.ndarray)
     difference = positions[0, pelvis] - positions[1, pelvis]
     if not horizontal:
         difference = (difference @ up) * up

@@ -602,8 +602,9 @@ def solve_edit(
 
     edit = evaluator.edit_result(x)
     if edit is None:
-        edit = apply_edit(motion, bone_map, parameters, keep_planted_feet=keep_planted_feet, return_report=True)
-        assert isinstance(edit, EditResult)
+        full_edit = apply_edit(motion, bone_map, parameters, keep_planted_feet=keep_planted_feet, return_report=True)
+        assert isinstance(full_edit, EditResult)
+        edit = full_edit
     achieved = predicted.copy() if evaluator.exact else extractor.clip_features(edit.motion)
     distance_after = _rms((achieved - target) / scale)
     proxy_error = _rms((predicted - achieved) / scale)
@@ -822,7 +823,10 @@ def apply_edit_curve(
     skipped: list[str] = []
     positions = motion.positions()
 
-    rotations, roots, translations, paces = [], [], [], []
+    rotations: list[np.ndarray] = []
+    roots: list[np.ndarray] = []
+    translations: list[np.ndarray | None] = []
+    paces: list[np.ndarray] = []
     for item in parameters:
         shaped = dataclasses.replace(item, time_scale=1.0, time_warp=0.0)
         result = apply_edit(motion, bone_map, shaped, keep_planted_feet=False, keep_loop=False, return_report=True)
@@ -842,7 +846,7 @@ def apply_edit_curve(
         root_positions=np.einsum("fk,kfc->fc", weights, np.stack(roots)),
         frame_rate=rate,
         translations=None if motion.translations is None else np.einsum(
-            "fk,kfjc->fjc", weights, np.stack(translations)),
+            "fk,kfjc->fjc", weights, np.stack([item for item in translations if item is not None])),
     )
 
     log_scale = weights @ np.log([item.time_scale for item in parameters])

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -47,6 +48,11 @@ MIN_FORWARD_FRACTION = 0.3
 # Left and right chains must differ by this fraction of the leg length along the
 # lateral axis for the rest pose to decide which is which.
 MIN_LATERAL_FRACTION = 0.02
+# Two consecutive bones are halves of one segmented bone (Rigify's ``upper_arm.L`` and
+# ``upper_arm.L.001``) when their lengths differ by less than this fraction and their
+# directions by less than SEGMENT_MAX_ANGLE radians.
+SEGMENT_LENGTH_TOLERANCE = 0.01
+SEGMENT_MAX_ANGLE = np.radians(2.0)
 
 LEG_PARTS = ("thigh", "shin", "foot", "toe")
 ARM_PARTS = ("shoulder", "upper_arm", "forearm", "hand")
@@ -78,6 +84,19 @@ class JointTree:
                 self.subtree_size[joint] += sum(int(self.subtree_size[kid]) for kid in kids)
             elif joint in skeleton.end_sites:
                 self.downstream[joint] = float(np.linalg.norm(skeleton.end_sites[joint]))
+
+    @cached_property
+    def rest_pose(self) -> tuple[np.ndarray, np.ndarray]:
+        """World rest positions ``(joints, 3)`` and rotations ``(joints, 4)``, computed on first use."""
+        positions, rotations = forward_kinematics(
+            self.skeleton, quaternion.identity((1, self.skeleton.joint_count)), np.zeros((1, 3)), return_rotations=True
+        )
+        return positions[0], rotations[0]
+
+    @property
+    def positions(self) -> np.ndarray:
+        """World rest positions ``(joints, 3)``."""
+        return self.rest_pose[0]
 
     def longest_chain(self, joint: int) -> list[int]:
         """Return ``joint`` and the joints below it along the longest rest-length path."""
@@ -162,7 +181,10 @@ def _limb_pair(tree: JointTree, branch: int, first: int, second: int) -> LimbPai
 
 
 def detect_by_hierarchy(
-    skeleton: Skeleton, excluded: frozenset[int], known: dict[str, int]
+    skeleton: Skeleton,
+    excluded: frozenset[int],
+    known: dict[str, int],
+    rest_pose: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, int]:
     """Assign roles from the joint tree's shape.
 
@@ -175,6 +197,8 @@ def detect_by_hierarchy(
     known : dict of str to int
         Roles already assigned by name or by the user. They decide left and right when
         one of them lies in a limb chain, before the rest pose is asked.
+    rest_pose : tuple of ndarray, optional
+        :attr:`JointTree.rest_pose` of the same skeleton, to save computing it again.
 
     Returns
     -------
@@ -183,6 +207,8 @@ def detect_by_hierarchy(
         legs and arms to find.
     """
     tree = JointTree(skeleton, excluded)
+    if rest_pose is not None:
+        tree.__dict__["rest_pose"] = rest_pose
     layout = _find_body_layout(tree)
     if layout is None:
         logger.debug("No leg and arm pairs found in the joint tree of %d joints", skeleton.joint_count)
@@ -257,6 +283,8 @@ def head_chain(tree: JointTree, branch: int, limb_roots: list[int]) -> list[int]
     and follows single-child joints down to a leaf or a fork (a head with jaw and eye
     bones). It is empty when ``branch`` has no other child.
     """
+    # NOTE: a head-top leaf whose name has no end/nub/tip word (Mixamo's HeadTop_End
+    # renamed to bone_NN) ends the chain, so it is taken as the head.
     others = [kid for kid in tree.children[branch] if kid not in limb_roots]
     if not others:
         return []
@@ -267,12 +295,38 @@ def head_chain(tree: JointTree, branch: int, limb_roots: list[int]) -> list[int]
 
 
 def _bone_lengths_along(tree: JointTree, chain: list[int]) -> np.ndarray:
-    """Return the rest length of the bone from ``chain[k]`` to ``chain[k + 1]`` for each ``k``."""
-    return np.array([tree.lengths[joint] for joint in chain[1:]])
+    """Return the rest length from ``chain[k]`` to ``chain[k + 1]`` for each ``k``, summed over merged joints."""
+    return np.array([tree.skeleton.chain_length(upper, lower) for upper, lower in zip(chain[:-1], chain[1:])])
+
+
+def _merge_segmented_bones(tree: JointTree, chain: list[int]) -> list[int]:
+    """Drop the middle joints of segmented limb bones from ``chain``.
+
+    Rigify splits the upper arm and forearm (thigh and shin) into two equal, collinear
+    halves. A chain is merged only where two such split bones follow each other, because
+    one equal collinear pair also occurs in a straight rest pose whose upper arm and
+    forearm happen to have the same length.
+    """
+    bones = _bone_lengths_along(tree, chain)
+
+    def is_split(index: int) -> bool:
+        first, second = bones[index], bones[index + 1]
+        if min(first, second) <= 0.0 or abs(first - second) > SEGMENT_LENGTH_TOLERANCE * max(first, second):
+            return False
+        before = tree.positions[chain[index + 1]] - tree.positions[chain[index]]
+        after = tree.positions[chain[index + 2]] - tree.positions[chain[index + 1]]
+        cosine = np.dot(before, after) / (np.linalg.norm(before) * np.linalg.norm(after))
+        return bool(np.arccos(np.clip(cosine, -1.0, 1.0)) < SEGMENT_MAX_ANGLE)
+
+    for start in range(len(bones) - 3):
+        if is_split(start) and is_split(start + 2):
+            return chain[: start + 1] + [chain[start + 2]] + chain[start + 4 :]
+    return chain
 
 
 def _split_leg(tree: JointTree, chain: list[int]) -> dict[str, int]:
     """Name the joints of one leg chain: the longest pair of consecutive bones is thigh and shin."""
+    chain = _merge_segmented_bones(tree, chain)
     bones = _bone_lengths_along(tree, chain)
     sums = bones[:-1] + bones[1:]
     start = int(np.argmax(sums))
@@ -288,6 +342,7 @@ def _split_arm(tree: JointTree, chain: list[int]) -> dict[str, int]:
     A candidate whose hand joint ends the chain or forks into fingers scores higher by
     :data:`HAND_BRANCH_BONUS`: the CMU clavicle is about as long as the forearm.
     """
+    chain = _merge_segmented_bones(tree, chain)
     bones = _bone_lengths_along(tree, chain)
     scores = bones[:-1] + bones[1:]
     for start in range(len(scores)):
@@ -311,7 +366,7 @@ def _first_chain_is_left(
     """Decide, for the legs and then the arms, whether the first chain of the pair is the left one."""
     legs_vote = _vote_from_known(tree, leg_roles, known)
     arms_vote = _vote_from_known(tree, arm_roles, known)
-    geometry = _geometry_sides(skeleton, roles, leg_roles, arm_roles)
+    geometry = _geometry_sides(tree, roles, leg_roles, arm_roles)
 
     decisions = []
     for label, vote, chains, from_geometry in (
@@ -363,7 +418,7 @@ def _vote_from_known(tree: JointTree, chains: list[dict[str, int]], known: dict[
 
 
 def _geometry_sides(
-    skeleton: Skeleton,
+    tree: JointTree,
     roles: dict[str, int],
     leg_roles: list[dict[str, int]],
     arm_roles: list[dict[str, int]],
@@ -371,10 +426,8 @@ def _geometry_sides(
     """Read left and right from the rest pose, or return ``None`` when it cannot tell."""
     if "head" not in roles:
         return None
-    positions, rotations = forward_kinematics(
-        skeleton, quaternion.identity((1, skeleton.joint_count)), np.zeros((1, 3)), return_rotations=True
-    )
-    positions, rotations = positions[0], rotations[0]
+    skeleton = tree.skeleton
+    positions, rotations = tree.rest_pose
     up = positions[roles["head"]] - positions[roles["pelvis"]]
     if np.linalg.norm(up) <= 1e-9:
         return None

@@ -10,7 +10,7 @@ code path serves the Bandai Namco, CMU, Mixamo, Rigify and Unreal skeletons.
    bones fit a midline role, the hierarchy picks one. The pelvis is where legs and spine
    branch and the chest is where the arms branch. The spine is the first joint above the
    pelvis, and the neck is the first joint above the chest.
-3. The joint tree's shape, for bones whose names say nothing (see
+3. The joint tree's shape, for bones whose names match no table word (see
    :mod:`synthesis._role_hierarchy`).
 
 :class:`BoneMap` records the joint of each role and which step found it, so the user
@@ -23,6 +23,7 @@ import difflib
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -31,6 +32,7 @@ import numpy as np
 
 from ._role_hierarchy import ARM_PARTS, LEG_PARTS, JointTree, detect_by_hierarchy, head_chain
 from ._role_names import CENTRE_PARTS, classify_bone_name, is_end_marker
+from . import quaternion
 from .skeleton import MotionError, Skeleton
 
 __all__ = [
@@ -210,6 +212,30 @@ def detect_roles(
         _check_role(role)
     roles, labels, blocked = _explicit_roles(skeleton, bone_map)
 
+    deform = _rigify_deform_skeleton(skeleton)
+    if deform is not None and all(joint in deform[1] for joint in roles.values()):
+        # A generated Rigify rig: detect on its deform bones alone, then map back.
+        deform_skeleton, members = deform
+        position = {joint: index for index, joint in enumerate(members)}
+        found, labels = _detect(deform_skeleton, {role: position[joint] for role, joint in roles.items()}, labels, blocked)
+        roles = {role: members[joint] for role, joint in found.items()}
+    else:
+        roles, labels = _detect(skeleton, roles, labels, blocked)
+
+    result = BoneMap(skeleton.names, roles, labels)
+    logger.debug("Bone roles: %s", {role: (result.skeleton_names[j], labels[role]) for role, j in result.joints.items()})
+    missing = result.missing(required)
+    if missing:
+        raise MissingRolesError(missing, result.unassigned_names())
+    return result
+
+
+def _detect(
+    skeleton: Skeleton, roles: dict[str, int], labels: dict[str, str], blocked: set[str]
+) -> tuple[dict[str, int], dict[str, str]]:
+    """Add the roles that names and then the tree's shape find to the explicit ``roles``."""
+    roles = dict(roles)
+    labels = dict(labels)
     tree = JointTree(skeleton)
     for role, joint in _detect_by_name(skeleton, tree, roles, blocked).items():
         roles[role] = joint
@@ -219,7 +245,7 @@ def detect_roles(
         excluded = frozenset(
             joint for joint, name in enumerate(skeleton.names) if is_end_marker(name) and joint not in roles.values()
         )
-        found = detect_by_hierarchy(skeleton, excluded, known=dict(roles))
+        found = detect_by_hierarchy(skeleton, excluded, known=dict(roles), rest_pose=tree.rest_pose)
         used = set(roles.values())
         for role in ROLES:
             joint = found.get(role)
@@ -231,13 +257,88 @@ def detect_roles(
             roles[role] = joint
             labels[role] = "hierarchy"
             used.add(joint)
+    return roles, labels
 
-    result = BoneMap(skeleton.names, roles, labels)
-    logger.debug("Bone roles: %s", {role: (result.skeleton_names[j], labels[role]) for role, j in result.joints.items()})
-    missing = result.missing(required)
-    if missing:
-        raise MissingRolesError(missing, result.unassigned_names())
-    return result
+
+def _rigify_deform_skeleton(skeleton: Skeleton) -> tuple[Skeleton, list[int]] | None:
+    """Return the deform bones of a generated Rigify rig as a skeleton of their own, with their joint indices.
+
+    A generated rig parents many ``DEF-`` bones to ``ORG-`` or control bones
+    (``DEF-thigh.L`` to ``ORG-spine``), so the deform bones do not form one tree. Each
+    deform bone is hung under its nearest ``DEF-`` ancestor, or under the ``DEF-`` twin of
+    its nearest ``ORG-`` ancestor, and the rig's root joins the pieces. An ``ORG-`` bone
+    whose ``DEF-`` twin is not in the skeleton replaces the twin and takes its name in
+    the returned skeleton (Blender 4.5 leaves the ``DEF-spine`` chain outside the
+    hierarchy under ``MCH-torso.parent``). Offsets are the world rest-position
+    differences, with identity rest rotations. Returns ``None`` for skeletons that are
+    all deform bones or have none.
+    """
+    names = skeleton.names
+    upper_names = [name.upper() for name in names]
+    if not any(name.startswith("DEF-") for name in upper_names) or all(name.startswith("DEF-") for name in upper_names):
+        return None
+    by_name = {name: joint for joint, name in enumerate(upper_names)}
+
+    def deform_twin(joint: int) -> int | None:
+        if upper_names[joint].startswith("DEF-"):
+            return joint
+        if upper_names[joint].startswith("ORG-"):
+            return by_name.get("DEF-" + upper_names[joint][4:], joint)
+        return None
+
+    deform = sorted({twin for twin in map(deform_twin, range(len(names))) if twin is not None})
+
+    new_parent: dict[int, int] = {}
+    for joint in deform:
+        if joint == 0:
+            continue
+        new_parent[joint] = 0
+        ancestor = int(skeleton.parents[joint])
+        while ancestor > 0:
+            twin = deform_twin(ancestor)
+            if twin is not None and twin != joint:
+                new_parent[joint] = twin
+                break
+            ancestor = int(skeleton.parents[ancestor])
+
+    # Stand-ins hang from their controls, so the ORG- spine bones all reach the root. Rigify
+    # numbers a chain X, X.001, X.002, ..., which gives their order back.
+    virtual_names = {("DEF-" + upper_names[joint][4:]): joint for joint in deform}
+    for joint in deform:
+        match = re.fullmatch(r"(.*)\.(\d{3})", "DEF-" + upper_names[joint][4:])
+        if joint == 0 or new_parent.get(joint) != 0 or match is None:
+            continue
+        number = int(match.group(2))
+        previous = match.group(1) if number == 1 else f"{match.group(1)}.{number - 1:03d}"
+        if previous in virtual_names:
+            new_parent[joint] = virtual_names[previous]
+
+    # Order parents before children; a joint never reached sits in a parent cycle.
+    children: dict[int, list[int]] = {}
+    for joint, parent in new_parent.items():
+        children.setdefault(parent, []).append(joint)
+    members = [0]
+    for joint in members:
+        members.extend(children.get(joint, []))
+    if len(members) != len(new_parent) + 1:
+        logger.debug("Deform bones of %d-bone rig form a parent cycle; detecting on the whole rig", len(names))
+        return None
+
+    position = {joint: index for index, joint in enumerate(members)}
+    parents = np.array([-1] + [position[new_parent[joint]] for joint in members[1:]])
+    world_positions, world_rotations = JointTree(skeleton).rest_pose
+    offsets = world_positions[members].copy()
+    offsets[1:] -= world_positions[[new_parent[joint] for joint in members[1:]]]
+    end_sites = {
+        position[joint]: quaternion.rotate(world_rotations[joint], site)
+        for joint, site in skeleton.end_sites.items()
+        if joint in position
+    }
+    deform_names = [
+        "DEF-" + names[joint][4:] if upper_names[joint].startswith("ORG-") else names[joint] for joint in members
+    ]
+    deform_names[0] = names[members[0]]
+    return Skeleton(deform_names, parents, offsets, end_sites=end_sites), members
 
 
 def load_bone_map(path: str | os.PathLike[str]) -> dict[str, str | None]:
@@ -305,10 +406,9 @@ def body_height(skeleton: Skeleton, bone_map: BoneMap | Mapping[str, str | None]
         raise ValueError(
             "The bone map was detected on a different skeleton (its bone names differ); call detect_roles on this skeleton"
         )
-    torso = skeleton.chain_length(bone_map.index("pelvis"), bone_map.index("head"))
-    legs = [
-        skeleton.chain_length(bone_map.index(f"{side}_thigh"), bone_map.index(f"{side}_foot")) for side in SIDES
-    ]
+    tree = JointTree(skeleton)
+    torso = _chain_length(tree, bone_map, ("pelvis", "spine", "chest", "neck", "head"))
+    legs = [_chain_length(tree, bone_map, (f"{side}_thigh", f"{side}_shin", f"{side}_foot")) for side in SIDES]
     head = bone_map.index("head")
     head_top = float(np.linalg.norm(skeleton.end_sites[head])) if head in skeleton.end_sites else 0.0
     height = torso + float(np.mean(legs)) + head_top
@@ -318,6 +418,25 @@ def body_height(skeleton: Skeleton, bone_map: BoneMap | Mapping[str, str | None]
             f"{bone_map.name('head')!r} and the legs have zero rest length; check the skeleton's offsets"
         )
     return height
+
+
+def _chain_length(tree: JointTree, bone_map: BoneMap, chain_roles: tuple[str, ...]) -> float:
+    """Sum the rest lengths between consecutive mapped roles of ``chain_roles``.
+
+    Between a joint and its descendant the bone lengths along the hierarchy are added.
+    Where a rig breaks the chain (a generated Rigify rig hangs each ``ORG-spine`` bone
+    from its own control), the straight rest distance between the two joints is used.
+    """
+    joints = [bone_map.index(role) for role in chain_roles[:1]]
+    joints += [joint for joint in map(bone_map.get, chain_roles[1:-1]) if joint is not None]
+    joints.append(bone_map.index(chain_roles[-1]))
+    total = 0.0
+    for upper, lower in zip(joints[:-1], joints[1:]):
+        if tree.is_ancestor(upper, lower):
+            total += tree.skeleton.chain_length(upper, lower)
+        else:
+            total += float(np.linalg.norm(tree.positions[lower] - tree.positions[upper]))
+    return total
 
 
 def _check_role(role: str) -> None:
@@ -463,7 +582,12 @@ def _detect_by_name(skeleton: Skeleton, tree: JointTree, fixed: dict[str, int], 
     elif chest is not None and arm_branch == chest:
         arm_roots = [kid for kid in tree.children[chest] if _contains_role(tree, kid, roles, ARM_PARTS)]
         chain = head_chain(tree, chest, arm_roots)
-        if chain:
+        # Rigify names the head DEF-spine.006 and hangs the face below it, so the deepest
+        # midline-named joint of the chain is the head when there is one.
+        named = [joint for joint in chain if bones[joint].part in CENTRE_PARTS]
+        if named:
+            assign("head", named[-1])
+        elif chain:
             assign("head", chain[-1])
     head = roles.get("head")
 

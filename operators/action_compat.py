@@ -41,16 +41,16 @@ def _channelbag(action: Action, slot, ensure: bool = False):
     With ``ensure`` the first layer, its first strip and the channelbag are created when
     missing, as Blender's keyframe insertion does.
     """
-    for layer in action.layers:
+    for layer in action.layers:  # type: ignore[attr-defined]
         for strip in layer.strips:
-            channelbag = strip.channelbag(slot)
+            channelbag = strip.channelbag(slot)  # type: ignore[attr-defined]
             if channelbag is not None:
                 return channelbag
     if not ensure:
         return None
-    layer = action.layers[0] if len(action.layers) else action.layers.new("Layer")
+    layer = action.layers[0] if len(action.layers) else action.layers.new("Layer")  # type: ignore[attr-defined]
     strip = layer.strips[0] if len(layer.strips) else layer.strips.new(type='KEYFRAME')
-    return strip.channelbag(slot, ensure=True)
+    return strip.channelbag(slot, ensure=True)  # type: ignore[attr-defined]
 
 
 def find_slot(action: Action, obj: Object | None = None):
@@ -62,27 +62,27 @@ def find_slot(action: Action, obj: Object | None = None):
     the one that ``Action.fcurves`` shows in Blender 4.4 and 4.5. It is always None in
     Blender 4.2, which has no slots.
     """
-    if not HAS_LAYERED_ACTIONS or len(action.slots) == 0:
+    if not HAS_LAYERED_ACTIONS or len(action.slots) == 0:  # type: ignore[attr-defined]
         return None
     if obj is None:
-        return action.slots[0]
+        return action.slots[0]  # type: ignore[attr-defined]
 
     animation_data = obj.animation_data
     if animation_data is not None:
-        if animation_data.action == action and animation_data.action_slot is not None:
-            return animation_data.action_slot
-        last_identifier = animation_data.last_slot_identifier
+        if animation_data.action == action and animation_data.action_slot is not None:  # type: ignore[attr-defined]
+            return animation_data.action_slot  # type: ignore[attr-defined]
+        last_identifier = animation_data.last_slot_identifier  # type: ignore[attr-defined]
         if last_identifier:
-            for slot in action.slots:
+            for slot in action.slots:  # type: ignore[attr-defined]
                 if slot.identifier == last_identifier:
                     return slot
 
     # A slot identifier is the two-letter ID code ("OB" for objects) followed by the slot name.
     own_identifier = "OB" + obj.name
-    for slot in action.slots:
+    for slot in action.slots:  # type: ignore[attr-defined]
         if slot.identifier == own_identifier:
             return slot
-    object_slots = [slot for slot in action.slots if slot.target_id_type in {'OBJECT', 'UNSPECIFIED'}]
+    object_slots = [slot for slot in action.slots if slot.target_id_type in {'OBJECT', 'UNSPECIFIED'}]  # type: ignore[attr-defined]
     if len(object_slots) == 1:
         return object_slots[0]
     return None
@@ -97,7 +97,7 @@ def ensure_slot(action: Action, obj: Object):
         return None
     slot = find_slot(action, obj)
     if slot is None:
-        slot = action.slots.new(obj.id_type, obj.name)
+        slot = action.slots.new(obj.id_type, obj.name)  # type: ignore[attr-defined]
         log.debug("created slot %r in action %r", slot.identifier, action.name)
     return slot
 
@@ -110,7 +110,7 @@ def action_fcurves(action: Action, slot=None) -> list[FCurve]:
     the slot returns an empty list.
     """
     if not HAS_LAYERED_ACTIONS:
-        return list(action.fcurves)
+        return list(action.fcurves)  # type: ignore[attr-defined]
     if slot is None:
         slot = find_slot(action)
         if slot is None:
@@ -129,7 +129,7 @@ def new_action(name: str, id_root: str = 'OBJECT') -> Action:
     """
     action = bpy.data.actions.new(name)
     if not HAS_LAYERED_ACTIONS and "id_root" in action.bl_rna.properties:
-        action.id_root = id_root
+        action.id_root = id_root  # type: ignore[assignment, attr-defined]
     return action
 
 
@@ -141,9 +141,9 @@ def ensure_fcurve(action: Action, slot, data_path: str, index: int, group_name: 
     An existing F-curve keeps its group.
     """
     if not HAS_LAYERED_ACTIONS:
-        fcurve = action.fcurves.find(data_path, index=index)
+        fcurve = action.fcurves.find(data_path, index=index)  # type: ignore[attr-defined]
         if fcurve is None:
-            fcurve = action.fcurves.new(data_path, index=index, action_group=group_name)
+            fcurve = action.fcurves.new(data_path, index=index, action_group=group_name)  # type: ignore[attr-defined]
         return fcurve
 
     if slot is None:
@@ -164,11 +164,11 @@ def ensure_fcurve(action: Action, slot, data_path: str, index: int, group_name: 
 def remove_fcurve(action: Action, slot, fcurve: FCurve) -> None:
     """Delete ``fcurve`` from ``action`` (from the channelbag of ``slot`` in the layered API)."""
     if not HAS_LAYERED_ACTIONS:
-        action.fcurves.remove(fcurve)
+        action.fcurves.remove(fcurve)  # type: ignore[attr-defined]
         return
-    for layer in action.layers:
+    for layer in action.layers:  # type: ignore[attr-defined]
         for strip in layer.strips:
-            channelbag = strip.channelbag(slot)
+            channelbag = strip.channelbag(slot)  # type: ignore[attr-defined]
             if channelbag is not None and channelbag.fcurves.find(fcurve.data_path, index=fcurve.array_index) == fcurve:
                 channelbag.fcurves.remove(fcurve)
                 return
@@ -197,6 +197,6 @@ def assign_action(obj: Object, action: Action, slot=None):
         return None
     if slot is None:
         slot = ensure_slot(action, obj)
-    if animation_data.action_slot != slot:
-        animation_data.action_slot = slot
+    if animation_data.action_slot != slot:  # type: ignore[attr-defined]
+        animation_data.action_slot = slot  # type: ignore[attr-defined]
     return slot

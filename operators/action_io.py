@@ -30,10 +30,11 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Literal, cast
 
 import bpy
 import numpy as np
-from bpy.types import Action, FCurve, Object
+from bpy.types import Action, EnumProperty, FCurve, Object
 
 from ..synthesis import quaternion
 from ..synthesis.skeleton import Motion, Skeleton
@@ -72,10 +73,12 @@ ROTATION_CHANNELS = {
 _BONE_PATH = re.compile(r'^pose\.bones\["((?:[^"\\]|\\.)*)"\]\.(\w+)$')
 
 _INTERPOLATION = {
-    name: item.value for name, item in bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items.items()
+    name: item.value
+    for name, item in cast(EnumProperty, bpy.types.Keyframe.bl_rna.properties["interpolation"]).enum_items.items()
 }
 _HANDLE_TYPE = {
-    name: item.value for name, item in bpy.types.Keyframe.bl_rna.properties["handle_left_type"].enum_items.items()
+    name: item.value
+    for name, item in cast(EnumProperty, bpy.types.Keyframe.bl_rna.properties["handle_left_type"]).enum_items.items()
 }
 _CONSTANT = _INTERPOLATION['CONSTANT']
 _LINEAR = _INTERPOLATION['LINEAR']
@@ -366,8 +369,8 @@ def _armature_layout(obj: Object) -> _Layout:
     rest_rotations[child] = quaternion.multiply(quaternion.conjugate(parent_rest), rest_world[child])
     offsets[child] = quaternion.rotate(quaternion.conjugate(parent_rest), heads[child] - heads[parents[child]])
 
-    translation, rotation, scale = obj.matrix_world.decompose()
-    scale = np.array(scale, dtype=np.float64)
+    translation, rotation, scale_vector = obj.matrix_world.decompose()
+    scale = np.array(scale_vector, dtype=np.float64)
     if np.any(scale <= 0.0) or np.ptp(scale) > 1e-6 * np.max(np.abs(scale)):
         raise ArmatureError(
             f"Armature {obj.name!r} has object scale {tuple(round(float(s), 6) for s in scale)}, but only uniform "
@@ -658,7 +661,7 @@ def _default_frame_range(obj: Object, action: Action, fcurve_keys: list[_Keys]) 
     starts = [keys.co[0, 0] for keys in fcurve_keys if len(keys.co)]
     ends = [keys.co[-1, 0] for keys in fcurve_keys if len(keys.co)]
     if not starts:
-        start, end = action.frame_range
+        start, end = action.frame_range[0], action.frame_range[1]
         return int(math.floor(start)), int(math.ceil(end))
     return int(math.floor(min(starts) + _FRAME_TOLERANCE)), int(math.ceil(max(ends) - _FRAME_TOLERANCE))
 
@@ -710,10 +713,10 @@ def read_armature_motion(
     for bone_name, prop, fcurve in _bone_fcurves(obj, action):
         if fcurve.mute or bone_name not in layout.names:
             continue
-        keys = _read_keys(fcurve)
-        if not np.all(np.isfinite(keys.co)):
+        fcurve_keys = _read_keys(fcurve)
+        if not np.all(np.isfinite(fcurve_keys.co)):
             check_finite_keys(action, [fcurve])
-        channels.setdefault((bone_name, prop), {})[fcurve.array_index] = (fcurve, keys)
+        channels.setdefault((bone_name, prop), {})[fcurve.array_index] = (fcurve, fcurve_keys)
     if not channels:
         require_bone_channels(obj, action)
 
@@ -908,7 +911,8 @@ def _rotation_values(q: np.ndarray, mode: str, reference: np.ndarray | None) -> 
 
 
 def _write_fcurve(action: Action, slot, data_path: str, index: int, group: str, frames: np.ndarray,
-                  values: np.ndarray, interpolation: np.ndarray, extrapolation: str) -> FCurve:
+                  values: np.ndarray, interpolation: np.ndarray,
+                  extrapolation: Literal['CONSTANT', 'LINEAR']) -> FCurve:
     fcurve = action_compat.ensure_fcurve(action, slot, data_path, index, group)
     points = fcurve.keyframe_points
     points.add(len(frames))
@@ -974,7 +978,7 @@ def write_armature_motion(
     slot = None
     if action_compat.HAS_LAYERED_ACTIONS:
         identifier = source_slot.identifier if source_slot is not None else None
-        slot = next((candidate for candidate in action.slots if candidate.identifier == identifier), None)
+        slot = next((candidate for candidate in action.slots if candidate.identifier == identifier), None)  # type: ignore[attr-defined]
         if slot is None:
             slot = action_compat.ensure_slot(action, obj)
 
@@ -1053,7 +1057,7 @@ def _replace_channel(action, slot, bone_name, prop, values, frames, interpolatio
     Returns the number of old keys outside ``span``, the motion's first and last scene
     frame, which the new F-curves do not keep.
     """
-    extrapolation = next(iter(old.values())).extrapolation if old else 'CONSTANT'
+    extrapolation: Literal['CONSTANT', 'LINEAR'] = next(iter(old.values())).extrapolation if old else 'CONSTANT'
     dropped = 0
     for fcurve in old.values():
         key_frames = _foreach_get_pairs(fcurve.keyframe_points, "co")[:, 0]

@@ -21,10 +21,13 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import importlib  # noqa: E402
+import importlib.util  # noqa: E402
 import logging  # noqa: E402
 import shlex  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
+from types import ModuleType  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
@@ -33,7 +36,6 @@ sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 from bench_features import CLIP, describe_machine, long_motion, time_best  # noqa: E402
 
 from models.emotions import emotion_pad  # noqa: E402
-from models.runtime import ModelError  # noqa: E402
 from synthesis.bvh import read_bvh  # noqa: E402
 from synthesis.edits import apply_edit  # noqa: E402
 from synthesis.features import FeatureExtractor  # noqa: E402
@@ -41,6 +43,23 @@ from synthesis.roles import detect_roles  # noqa: E402
 from synthesis.solver import solve_edit  # noqa: E402
 
 logger = logging.getLogger("bench_synthesis")
+
+
+def import_extension_module(name: str) -> ModuleType:
+    """Import module ``name`` of the repository root loaded as package ``emotion_motion``.
+
+    ``models.pipeline`` imports ``synthesis`` relatively, as Blender imports the extension,
+    so it only imports as part of that package.
+    """
+    if "emotion_motion" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "emotion_motion", REPO_ROOT / "__init__.py", submodule_search_locations=[str(REPO_ROOT)]
+        )
+        assert spec is not None and spec.loader is not None
+        package = importlib.util.module_from_spec(spec)
+        sys.modules["emotion_motion"] = package
+        spec.loader.exec_module(package)
+    return importlib.import_module(f"emotion_motion.{name}")
 
 SECTION_TITLE = "## Emotion synthesis"
 BENCHMARKS_DOC = REPO_ROOT / "docs" / "benchmarks.md"
@@ -92,14 +111,15 @@ def main() -> None:
         ("total: source features + `solve_edit`",
          lambda: solve_edit(motion, bone_map, target, source_features=extractor.clip_features(motion))),
     ]
+    runtime = import_extension_module("models.runtime")
     try:
-        from models.pipeline import apply_emotion
+        apply_emotion = import_extension_module("models.pipeline").apply_emotion
 
         pad = emotion_pad("sad")
         apply_emotion(motion, bone_map, pad)
         rows.append(("`apply_emotion` with the sad PAD: models, solve, final edit, PAD estimates, constraint report",
                      lambda: apply_emotion(motion, bone_map, pad)))
-    except ModelError as error:
+    except runtime.ModelError as error:
         logger.warning("apply_emotion not timed: %s", error)
 
     lines = [

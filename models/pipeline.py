@@ -33,18 +33,11 @@ import numpy as np
 from .emotions import AXES, nearest_emotion, validate_pad
 from .runtime import EmotionModels, ModelError
 
-try:
-    from ..synthesis import solver as _solver
-    from ..synthesis.edits import PARAMETER_NAMES, EditParameters, KeyEdit, apply_edit_to_keys
-    from ..synthesis.features import FEATURE_EXTRACTOR_VERSION, FEATURE_NAMES, FEATURES, FeatureExtractor, FeatureSettings
-    from ..synthesis.features import window_times as _window_times
-    from ..synthesis.skeleton import Motion
-except ImportError:  # imported as the top-level package ``models`` (tests, scripts)
-    from synthesis import solver as _solver
-    from synthesis.edits import PARAMETER_NAMES, EditParameters, KeyEdit, apply_edit_to_keys
-    from synthesis.features import FEATURE_EXTRACTOR_VERSION, FEATURE_NAMES, FEATURES, FeatureExtractor, FeatureSettings
-    from synthesis.features import window_times as _window_times
-    from synthesis.skeleton import Motion
+from ..synthesis import solver as _solver
+from ..synthesis.edits import PARAMETER_NAMES, EditParameters, KeyEdit, apply_edit_to_keys
+from ..synthesis.features import FEATURE_EXTRACTOR_VERSION, FEATURE_NAMES, FEATURES, FeatureExtractor, FeatureSettings
+from ..synthesis.features import window_times as _window_times
+from ..synthesis.skeleton import Motion
 
 __all__ = [
     "ApplyOptions",
@@ -109,7 +102,7 @@ class ApplyOptions:
         """
         if value is None:
             return cls()
-        if isinstance(value, cls):
+        if isinstance(value, ApplyOptions):
             return value
         names = {item.name for item in dataclasses.fields(cls)}
         unknown = sorted(set(value) - names)
@@ -333,7 +326,7 @@ def _run(motion: Motion, bone_map, pad: Any, strength: float, options: ApplyOpti
             else np.arange(result.motion.frame_count, dtype=np.float64))
         constraints = _solver.constraint_report(motion, result.motion, bone_map,
                                                 None if result.edit is None else result.edit.contacts)
-        report = {
+        report: dict[str, Any] = {
             "target_pad": _pad_list(pad_array),
             "strength": strength,
             "time_varying": False,

@@ -29,6 +29,8 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import importlib  # noqa: E402
+import importlib.util  # noqa: E402
 import logging  # noqa: E402
 import platform  # noqa: E402
 import shlex  # noqa: E402
@@ -36,6 +38,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
+from types import ModuleType  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -43,7 +46,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from models.emotions import EMOTIONAL_STYLES, STYLE_TO_EMOTION, emotion_pad  # noqa: E402
-from models.pipeline import apply_emotion, load_models  # noqa: E402
 from synthesis.bvh import read_bvh  # noqa: E402
 from synthesis.contacts import vertical_axis  # noqa: E402
 from synthesis.features import FEATURE_EXTRACTOR_VERSION, FeatureExtractor  # noqa: E402
@@ -51,6 +53,27 @@ from synthesis.roles import detect_roles  # noqa: E402
 from synthesis.skeleton import Motion  # noqa: E402
 
 logger = logging.getLogger("synthesis_report")
+
+
+def import_extension_module(name: str) -> ModuleType:
+    """Import module ``name`` of the repository root loaded as package ``emotion_motion``.
+
+    ``models.pipeline`` imports ``synthesis`` relatively, as Blender imports the extension,
+    so it only imports as part of that package.
+    """
+    if "emotion_motion" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "emotion_motion", REPO_ROOT / "__init__.py", submodule_search_locations=[str(REPO_ROOT)]
+        )
+        assert spec is not None and spec.loader is not None
+        package = importlib.util.module_from_spec(spec)
+        sys.modules["emotion_motion"] = package
+        spec.loader.exec_module(package)
+    return importlib.import_module(f"emotion_motion.{name}")
+
+
+pipeline = import_extension_module("models.pipeline")
+apply_emotion, load_models = pipeline.apply_emotion, pipeline.load_models
 
 STYLES = tuple(style for style in EMOTIONAL_STYLES if style != "normal")
 FIGURE_CLIP = "dataset-1_walk_normal_001.bvh"

@@ -2,19 +2,55 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from models.emotions import EMOTIONS, emotion_pad
-from models.pipeline import ApplyOptions, analyze_motion, apply_emotion, apply_emotion_to_keys, load_models, pad_keys
-from models.runtime import ModelError
-from synthesis import quaternion
-from synthesis.bvh import read_bvh
-from synthesis.edits import PARAMETER_BOUNDS, EditParameters, apply_edit
-from synthesis.features import FEATURE_NAMES
-from synthesis.roles import detect_roles
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = "emotion_motion"
+
+
+def _import_extension_package() -> None:
+    """Import the repository root as package ``emotion_motion``, as Blender imports the extension.
+
+    ``models.pipeline`` imports ``synthesis`` relatively, which only resolves when the
+    repository root is a package. Every module this file uses comes from that package, so
+    the classes the tests build are the classes the pipeline checks for.
+    """
+    if PACKAGE in sys.modules:
+        return
+    spec = importlib.util.spec_from_file_location(
+        PACKAGE, REPO_ROOT / "__init__.py", submodule_search_locations=[str(REPO_ROOT)]
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[PACKAGE] = module
+    spec.loader.exec_module(module)
+
+
+_import_extension_package()
+emotions = importlib.import_module(f"{PACKAGE}.models.emotions")
+pipeline = importlib.import_module(f"{PACKAGE}.models.pipeline")
+runtime = importlib.import_module(f"{PACKAGE}.models.runtime")
+quaternion = importlib.import_module(f"{PACKAGE}.synthesis.quaternion")
+bvh = importlib.import_module(f"{PACKAGE}.synthesis.bvh")
+edits = importlib.import_module(f"{PACKAGE}.synthesis.edits")
+features = importlib.import_module(f"{PACKAGE}.synthesis.features")
+roles = importlib.import_module(f"{PACKAGE}.synthesis.roles")
+
+EMOTIONS, emotion_pad = emotions.EMOTIONS, emotions.emotion_pad
+ApplyOptions, analyze_motion, apply_emotion = pipeline.ApplyOptions, pipeline.analyze_motion, pipeline.apply_emotion
+apply_emotion_to_keys, load_models, pad_keys = pipeline.apply_emotion_to_keys, pipeline.load_models, pipeline.pad_keys
+ModelError = runtime.ModelError
+read_bvh = bvh.read_bvh
+PARAMETER_BOUNDS, EditParameters, apply_edit = edits.PARAMETER_BOUNDS, edits.EditParameters, edits.apply_edit
+FEATURE_NAMES = features.FEATURE_NAMES
+detect_roles = roles.detect_roles
 
 
 @pytest.fixture(scope="module")
@@ -262,7 +298,7 @@ def test_analyze_static_clip_warns(models, walk):
 def test_analyze_skips_damaged_target_model(walk, tmp_path):
     import shutil
 
-    from models.runtime import DEFAULT_DIRECTORY
+    DEFAULT_DIRECTORY = runtime.DEFAULT_DIRECTORY
 
     motion, bone_map = walk
     for path in DEFAULT_DIRECTORY.iterdir():
@@ -285,7 +321,7 @@ def test_analyze_skips_damaged_target_model(walk, tmp_path):
     ],
 )
 def test_pad_progress_warnings(before, after, expected):
-    from models.pipeline import pad_progress_warnings
+    pad_progress_warnings = pipeline.pad_progress_warnings
 
     report = {"pad_error_before": before, "pad_error_after": after, "target_pad": list(emotion_pad("happy"))}
     warnings = pad_progress_warnings(report)

@@ -533,7 +533,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     package = load_extension()
     emotion_ops = submodule(package, "operators.emotion_ops")
     failures = {EXIT_BAD_INPUT: 0, EXIT_INTERNAL: 0}
-    results = []
+    results: list[dict[str, Any]] = []
     for number, path in enumerate(inputs, start=1):
         prefix = f"[{number}/{len(inputs)}] {path}" if batch else str(path)
         try:

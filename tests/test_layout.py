@@ -64,10 +64,15 @@ def test_package_imports_without_bpy() -> None:
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    # Other test files may have loaded the package already, and their modules keep using it.
+    previous = sys.modules.get("emotion_motion")
     sys.modules["emotion_motion"] = module
     try:
         spec.loader.exec_module(module)
         assert callable(module.register)
         assert callable(module.unregister)
     finally:
-        del sys.modules["emotion_motion"]
+        if previous is None:
+            del sys.modules["emotion_motion"]
+        else:
+            sys.modules["emotion_motion"] = previous

@@ -26,7 +26,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -248,15 +248,17 @@ def _detect(
         found = detect_by_hierarchy(skeleton, excluded, known=dict(roles), rest_pose=tree.rest_pose)
         used = set(roles.values())
         for role in ROLES:
-            joint = found.get(role)
-            if role in roles or role in blocked or joint is None or joint in used:
+            proposed = found.get(role)
+            if role in roles or role in blocked or proposed is None or proposed in used:
                 continue
-            if not _fits_limb_chain(tree, roles, role, joint):
-                logger.debug("Hierarchy proposed %r for %s, which breaks the limb chain order", skeleton.names[joint], role)
+            if not _fits_limb_chain(tree, roles, role, proposed):
+                logger.debug(
+                    "Hierarchy proposed %r for %s, which breaks the limb chain order", skeleton.names[proposed], role
+                )
                 continue
-            roles[role] = joint
+            roles[role] = proposed
             labels[role] = "hierarchy"
-            used.add(joint)
+            used.add(proposed)
     return roles, labels
 
 
@@ -338,7 +340,7 @@ def _rigify_deform_skeleton(skeleton: Skeleton) -> tuple[Skeleton, list[int]] | 
         "DEF-" + names[joint][4:] if upper_names[joint].startswith("ORG-") else names[joint] for joint in members
     ]
     deform_names[0] = names[members[0]]
-    return Skeleton(deform_names, parents, offsets, end_sites=end_sites), members
+    return Skeleton(tuple(deform_names), parents, offsets, end_sites=end_sites), members
 
 
 def load_bone_map(path: str | os.PathLike[str]) -> dict[str, str | None]:
@@ -452,7 +454,7 @@ def _shared_joints(joints: Mapping[str, int]) -> str:
     return "; ".join(f"joint {joint} has {', '.join(roles)}" for joint, roles in by_joint.items() if len(roles) > 1)
 
 
-def _validate_entries(entries: Mapping[object, object], source: str) -> dict[str, str | None]:
+def _validate_entries(entries: Mapping[Any, Any], source: str) -> dict[str, str | None]:
     """Check that every key is a role and every value a bone name or ``None``."""
     result: dict[str, str | None] = {}
     for key, value in entries.items():

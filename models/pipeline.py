@@ -37,6 +37,7 @@ from ..synthesis import solver as _solver
 from ..synthesis.edits import PARAMETER_NAMES, EditParameters, KeyEdit, apply_edit_to_keys
 from ..synthesis.features import FEATURE_EXTRACTOR_VERSION, FEATURE_NAMES, FEATURES, FeatureExtractor, FeatureSettings
 from ..synthesis.features import window_times as _window_times
+from ..synthesis.roles import REQUIRED_ROLES, BoneMap
 from ..synthesis.skeleton import Motion
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "pad_keys",
     "motion_warnings",
     "pad_progress_warnings",
+    "bone_map_warnings",
     "TOP_FEATURE_COUNT",
 ]
 
@@ -260,6 +262,23 @@ def motion_warnings(motion: Motion) -> list[str]:
     return []
 
 
+def bone_map_warnings(bone_map: BoneMap) -> list[str]:
+    """Return a warning when required roles were guessed from the hierarchy's shape, not found by name.
+
+    The shape search can pick a cape or tail chain as the head or swap left and right on
+    rigs with extra chains, and every feature then measures the wrong bones.
+    """
+    detected_by = getattr(bone_map, "detected_by", {})
+    guessed = [role for role in REQUIRED_ROLES if detected_by.get(role) == "hierarchy"]
+    if not guessed:
+        return []
+    pairs = ", ".join(f"{role}={bone_map.name(role)!r}" for role in guessed)
+    return [
+        f"bone roles {pairs} were guessed from the hierarchy's shape, not from bone names; check them "
+        "(Emotion > Bone Map panel, or pass --bone-map FILE) because a wrong guess makes every measurement wrong"
+    ]
+
+
 def pad_progress_warnings(report: Mapping[str, Any]) -> list[str]:
     """Return a warning when the result's estimated PAD did not get clearly closer to the target.
 
@@ -422,7 +441,7 @@ def _run(motion: Motion, bone_map, pad: Any, strength: float, options: ApplyOpti
         "loops_after": constraints["loops_result"],
         "models": _model_info(models),
     })
-    report["warnings"] = motion_warnings(motion) + pad_progress_warnings(report)
+    report["warnings"] = motion_warnings(motion) + bone_map_warnings(bone_map) + pad_progress_warnings(report)
     options.report_progress(1.0, "done")
     logger.info(
         "Applied PAD %s at strength %.2f: feature error %.3f -> %.3f, PAD error %.3f -> %.3f",
@@ -581,6 +600,6 @@ def analyze_motion(motion: Motion, bone_map, options: ApplyOptions | Mapping[str
         "influence": _influence(effects),
         "top_features": top,
         "models": _model_info(models),
-        "warnings": motion_warnings(motion),
+        "warnings": motion_warnings(motion) + bone_map_warnings(bone_map),
     }
 

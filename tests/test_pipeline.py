@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 import json
@@ -355,3 +356,26 @@ def test_extension_manifest_declares_model_licence():
     for pattern in manifest["build"]["paths_exclude_pattern"]:
         assert not fnmatch.fnmatch("models/LICENSE", pattern.strip("/")), pattern
         assert not fnmatch.fnmatch("LICENSE", pattern.strip("/")), pattern
+
+
+def test_analyze_warns_on_roles_guessed_from_hierarchy(bandai1_dir):
+    motion = read_bvh(bandai1_dir / "data" / "dataset-1_walk_normal_001.bvh")
+    renamed = dataclasses.replace(
+        motion.skeleton, names=tuple(f"bone_{index:02d}" for index in range(motion.skeleton.joint_count))
+    )
+    anonymous = motion.copy(skeleton=renamed)
+    bone_map = detect_roles(renamed)
+
+    result = pipeline.analyze_motion(anonymous, bone_map)
+
+    guessed = [text for text in result["warnings"] if "guessed from the hierarchy" in text]
+    assert len(guessed) == 1
+    assert "pelvis=" in guessed[0]
+
+
+def test_analyze_named_rig_has_no_role_warning(bandai1_dir):
+    motion = read_bvh(bandai1_dir / "data" / "dataset-1_walk_normal_001.bvh")
+
+    result = pipeline.analyze_motion(motion, detect_roles(motion.skeleton))
+
+    assert not [text for text in result["warnings"] if "guessed from the hierarchy" in text]

@@ -244,6 +244,23 @@ def _pad_list(values: np.ndarray) -> list[float]:
     return [float(value) for value in values]
 
 
+_FEATURE_MINIMUM = np.array([FEATURES[name].minimum for name in FEATURE_NAMES])
+_FEATURE_MAXIMUM = np.array([FEATURES[name].maximum for name in FEATURE_NAMES])
+
+
+def _physical_targets(targets: np.ndarray) -> np.ndarray:
+    """Clip model targets into the range each feature's formula can produce.
+
+    The target network extrapolates on contents unlike its training clips (gestures more
+    than walks) and can ask for negative energy or jerk, which no edit can reach.
+    """
+    clipped = np.clip(targets, _FEATURE_MINIMUM, _FEATURE_MAXIMUM)
+    if np.any(clipped != targets):
+        names = sorted({FEATURE_NAMES[index] for index in np.argwhere(clipped != targets)[:, -1]})
+        logger.info("Clipped model targets of %s into their valid range", ", ".join(names))
+    return clipped
+
+
 def _pad_error(estimate: np.ndarray, target: np.ndarray) -> float:
     return float(np.linalg.norm(np.asarray(estimate) - np.asarray(target)))
 
@@ -331,7 +348,7 @@ def _run(motion: Motion, bone_map, pad: Any, strength: float, options: ApplyOpti
         pad_array = pad_array[0]
 
     if not varying:
-        target = models.target_features(source, pad_array)
+        target = _physical_targets(models.target_features(source, pad_array))
         result = _solver.solve_edit(
             motion, bone_map, target, strength, feature_scale=spread, settings=options.feature_settings,
             max_evaluations=options.max_evaluations, keep_planted_feet=options.keep_planted_feet,
@@ -371,7 +388,7 @@ def _run(motion: Motion, bone_map, pad: Any, strength: float, options: ApplyOpti
     else:
         key_times, key_pads = pad_keys(motion, pad_array, options)
         sources = _solver.excerpt_features(motion, bone_map, key_times, settings=options.feature_settings)
-        targets = models.target_features(sources, key_pads)
+        targets = _physical_targets(models.target_features(sources, key_pads))
         curve = _solver.solve_edit_curve(
             motion, bone_map, targets, key_times, strength, feature_scale=spread, settings=options.feature_settings,
             max_evaluations=options.max_evaluations, keep_planted_feet=options.keep_planted_feet,

@@ -76,9 +76,13 @@ class FeatureInfo:
     """One-line definition of the per-window value."""
     speed_exponent: int = 0
     """Playing the motion ``k`` times faster multiplies the value by about ``k ** speed_exponent``."""
+    minimum: float = -math.inf
+    """Smallest value the formula can produce: 0 for lengths, energies, rates and ratios of them."""
+    maximum: float = math.inf
+    """Largest value the formula can produce: 1 for directness (chord over arc)."""
 
 
-_FEATURE_TABLE = (
+_FEATURE_TABLE: tuple[FeatureInfo, ...] = (
     FeatureInfo(
         "hand_distance", "Body", "1",
         "mean |left_hand - right_hand| / (left arm chain + right arm chain + rest upper-arm distance)",
@@ -180,6 +184,14 @@ _FEATURE_TABLE = (
         "mean |vertical velocity of the pelvis| (bounce)",
         speed_exponent=1,
     ),
+)
+
+# Signed features: angles, and heights relative to the pelvis, the shoulders or the rest pose.
+_SIGNED_FEATURES = ("hand_height", "uprightness", "spine_flexion", "head_flexion", "shoulder_elevation")
+_FEATURE_TABLE = tuple(
+    info if info.name in _SIGNED_FEATURES
+    else dataclasses.replace(info, minimum=0.0, maximum=1.0 if info.name.endswith("_directness") else math.inf)
+    for info in _FEATURE_TABLE
 )
 
 FEATURES: dict[str, FeatureInfo] = {info.name: info for info in _FEATURE_TABLE}

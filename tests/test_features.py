@@ -309,3 +309,12 @@ def test_missing_role_raises(walk):
 def test_invalid_settings_raise(changes):
     with pytest.raises(ValueError, match=next(iter(changes)) if "up_axis" not in changes else "up axis"):
         FeatureSettings(**changes)
+
+
+def test_features_stay_in_declared_range(bandai1_dir):
+    for path in sorted((bandai1_dir / "data").glob("dataset-1_*_001.bvh"))[::6]:
+        motion = read_bvh(path)
+        values = window_features(motion, detect_roles(motion.skeleton))
+        for column, name in enumerate(FEATURE_NAMES):
+            assert np.all(values[:, column] >= FEATURES[name].minimum), f"{name} below its minimum in {path.name}"
+            assert np.all(values[:, column] <= FEATURES[name].maximum), f"{name} above its maximum in {path.name}"

@@ -379,3 +379,17 @@ def test_analyze_named_rig_has_no_role_warning(bandai1_dir):
     result = pipeline.analyze_motion(motion, detect_roles(motion.skeleton))
 
     assert not [text for text in result["warnings"] if "guessed from the hierarchy" in text]
+
+
+def test_physical_targets_clip_impossible_values():
+    names = list(FEATURE_NAMES)
+    targets = np.ones(len(names))
+    targets[names.index("effector_energy_mean")] = -0.5
+    targets[names.index("hand_directness")] = 1.4
+    targets[names.index("spine_flexion")] = -0.3
+
+    clipped = pipeline._physical_targets(targets)
+
+    assert clipped[names.index("effector_energy_mean")] == 0.0
+    assert clipped[names.index("hand_directness")] == 1.0
+    assert clipped[names.index("spine_flexion")] == -0.3

@@ -185,6 +185,22 @@ def test_classifier_candidates_export(name: str, tmp_path: Path) -> None:
     np.testing.assert_allclose(result, model.predict_proba(features), atol=1e-5)
 
 
+def test_sklearn_export_byte_identical(tmp_path: Path) -> None:
+    pytest.importorskip("skl2onnx")
+    from training import analysis, export
+
+    rng = np.random.default_rng(8)
+    features = rng.normal(size=(30, FEATURE_COUNT)).astype(np.float32)
+    model = analysis.make_regressor("gradient-boosting").fit(features, np.tanh(features[:, :3]))
+    first = tmp_path / "first" / "pad_regressor.onnx"
+    second = tmp_path / "second" / "pad_regressor.onnx"
+    first.parent.mkdir()
+    second.parent.mkdir()
+    export.export_regressor(model, FEATURE_COUNT, first)
+    export.export_regressor(model, FEATURE_COUNT, second)
+    assert first.read_bytes() == second.read_bytes()
+
+
 # Loader checks, on a copy of a model folder
 
 

@@ -54,18 +54,21 @@ def export_target_network(model: torch.nn.Module, feature_count: int, path: Path
     return {"file": path.name, "inputs": list(TARGET_INPUTS), "output": TARGET_OUTPUT}
 
 
-def _convert(model: BaseEstimator, feature_count: int, options: dict | None) -> onnx.ModelProto:
-    return convert_sklearn(
+def _convert(model: BaseEstimator, feature_count: int, options: dict | None, name: str) -> onnx.ModelProto:
+    graph = convert_sklearn(
         model,
         initial_types=[("features", FloatTensorType([None, feature_count]))],
         target_opset={"": OPSET, "ai.onnx.ml": 3},
         options=options,
     )
+    # skl2onnx names the graph with a random UUID; a fixed name keeps retrained files byte-identical.
+    graph.graph.name = name
+    return graph
 
 
 def export_regressor(model: BaseEstimator, feature_count: int, path: Path) -> dict[str, Any]:
     """Export a scikit-learn PAD regressor; return its manifest entry."""
-    graph = _convert(model, feature_count, None)
+    graph = _convert(model, feature_count, None, path.stem)
     path.write_bytes(graph.SerializeToString())
     return {"file": path.name, "inputs": ["features"], "output": graph.graph.output[0].name}
 
@@ -75,7 +78,7 @@ def export_classifier(model: ClassifierMixin, feature_count: int, path: Path, cl
 
     ``class_names[i]`` names the class label ``model.classes_[i]``.
     """
-    graph = _convert(model, feature_count, {id(model): {"zipmap": False}})
+    graph = _convert(model, feature_count, {id(model): {"zipmap": False}}, path.stem)
     path.write_bytes(graph.SerializeToString())
     outputs = [output.name for output in graph.graph.output]
     probability_output = next(name for name in outputs if "prob" in name)

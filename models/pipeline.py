@@ -305,7 +305,7 @@ def pad_progress_warnings(report: Mapping[str, Any]) -> list[str]:
     before = float(report["pad_error_before"])
     after = float(report["pad_error_after"])
     if after < PAD_CLOSE_ENOUGH or before - after >= PAD_PROGRESS_FRACTION * before:
-        return []
+        return _other_emotion_warnings(report)
     if report.get("time_varying"):
         wanted = "the keyed emotion"
     else:
@@ -317,6 +317,20 @@ def pad_progress_warnings(report: Mapping[str, Any]) -> list[str]:
     return [
         f"the estimated PAD {movement}; the edit changed the features toward the model's target but the "
         f"analysis model does not read it as {wanted}"
+    ]
+
+
+def _other_emotion_warnings(report: Mapping[str, Any]) -> list[str]:
+    """Return a warning when the result reads as another named emotion than the target, though closer to it."""
+    if report.get("time_varying"):
+        return []
+    requested = nearest_emotion(report["target_pad"])
+    result = nearest_emotion(report["result_pad_estimate"])
+    if result == requested:
+        return []
+    return [
+        f"the estimated PAD got closer to the target, but the result still reads as {result!r}, "
+        f"not {requested!r}"
     ]
 
 

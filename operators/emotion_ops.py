@@ -592,7 +592,7 @@ def summarize(label: str, strength: float, report: dict) -> str:
     """
     nearest = report.get("result_emotion") or nearest_emotion(np.clip(report["result_pad_estimate"], -1.0, 1.0))
     return (
-        f"Applied '{label}' at strength {strength:.1f}: result looks '{nearest}', PAD error "
+        f"Applied '{label}' at strength {round(float(strength), 3)}: result looks '{nearest}', PAD error "
         f"{report['pad_error_before']:.2f} -> {report['pad_error_after']:.2f} (estimated PAD "
         f"{format_pad(report['source_pad_estimate'])} -> {format_pad(report['result_pad_estimate'])}), "
         f"feature error {report['feature_error_before']:.2f} -> {report['feature_error_after']:.2f}"

@@ -62,7 +62,7 @@ class ModelLoadError(Exception):
 
 
 BPY_MISSING = (
-    "This command needs Blender's Python module (bpy). Run it with .venv-blender-4.5/bin/python "
+    "This command needs Blender's Python module (bpy). Run it with .venv-blender-4.2/bin/python "
     "scripts/emotion_motion.py ... (make blender-venvs creates it) or blender --background --python "
     "scripts/emotion_motion.py -- ..."
 )
@@ -450,7 +450,7 @@ def run_apply(args: argparse.Namespace) -> int:
             report_failure(package, error, prefix, failures, args.verbose)
             continue
         reports.append(report)
-        print(f"{prefix} -> {', '.join(report['outputs'])}: target PAD {format_pad(report['target_pad'])}, "
+        print(f"{prefix} -> {', '.join(report['outputs'])}: target PAD {format_pad(report['target_pad'])}. "
               f"{report['summary']}", flush=True)
         for warning in report.get("warnings", []):
             print(f"{prefix}: WARNING: {warning}", flush=True)

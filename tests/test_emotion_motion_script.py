@@ -190,5 +190,5 @@ def test_missing_bpy_exits_2(tmp_path: Path) -> None:
     completed = run_script("apply", str(path), "-o", str(tmp_path / "out.bvh"), "--emotion", "sad")
     assert completed.returncode == 2
     assert "This command needs Blender's Python module (bpy)" in completed.stderr
-    assert ".venv-blender-4.5/bin/python scripts/emotion_motion.py" in completed.stderr
+    assert ".venv-blender-4.2/bin/python scripts/emotion_motion.py" in completed.stderr
     assert "Traceback" not in completed.stderr

@@ -324,7 +324,12 @@ def test_analyze_skips_damaged_target_model(walk, tmp_path):
 def test_pad_progress_warnings(before, after, expected):
     pad_progress_warnings = pipeline.pad_progress_warnings
 
-    report = {"pad_error_before": before, "pad_error_after": after, "target_pad": list(emotion_pad("happy"))}
+    report = {
+        "pad_error_before": before,
+        "pad_error_after": after,
+        "target_pad": list(emotion_pad("happy")),
+        "result_pad_estimate": list(emotion_pad("happy")),
+    }
     warnings = pad_progress_warnings(report)
     if expected is None:
         assert warnings == []
@@ -332,6 +337,20 @@ def test_pad_progress_warnings(before, after, expected):
         assert len(warnings) == 1
         assert expected in warnings[0]
         assert "does not read it as 'happy'" in warnings[0]
+
+
+def test_other_emotion_warning_names_both():
+    report = {
+        "pad_error_before": 1.0,
+        "pad_error_after": 0.5,
+        "target_pad": list(emotion_pad("happy")),
+        "result_pad_estimate": list(emotion_pad("sad")),
+    }
+
+    warnings = pipeline.pad_progress_warnings(report)
+
+    assert len(warnings) == 1
+    assert "still reads as 'sad', not 'happy'" in warnings[0]
 
 
 def test_sad_report_lists_warnings(sad_result):

@@ -39,18 +39,16 @@ import time  # noqa: E402
 from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
 from types import ModuleType  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from models.emotions import EMOTIONAL_STYLES, STYLE_TO_EMOTION, emotion_pad  # noqa: E402
-from synthesis.bvh import read_bvh  # noqa: E402
-from synthesis.contacts import vertical_axis  # noqa: E402
-from synthesis.features import FEATURE_EXTRACTOR_VERSION, FeatureExtractor  # noqa: E402
-from synthesis.roles import detect_roles  # noqa: E402
-from synthesis.skeleton import Motion  # noqa: E402
+
+if TYPE_CHECKING:
+    from synthesis.skeleton import Motion
 
 logger = logging.getLogger("synthesis_report")
 
@@ -73,6 +71,16 @@ def import_extension_module(name: str) -> ModuleType:
 
 
 pipeline = import_extension_module("models.pipeline")
+# Every module comes from the one package, so that the bone maps and motions made here
+# are the classes the pipeline checks against.
+EMOTIONAL_STYLES = import_extension_module("models.emotions").EMOTIONAL_STYLES
+STYLE_TO_EMOTION = import_extension_module("models.emotions").STYLE_TO_EMOTION
+emotion_pad = import_extension_module("models.emotions").emotion_pad
+read_bvh = import_extension_module("synthesis.bvh").read_bvh
+vertical_axis = import_extension_module("synthesis.contacts").vertical_axis
+FEATURE_EXTRACTOR_VERSION = import_extension_module("synthesis.features").FEATURE_EXTRACTOR_VERSION
+FeatureExtractor = import_extension_module("synthesis.features").FeatureExtractor
+detect_roles = import_extension_module("synthesis.roles").detect_roles
 apply_emotion, load_models = pipeline.apply_emotion, pipeline.load_models
 
 STYLES = tuple(style for style in EMOTIONAL_STYLES if style != "normal")

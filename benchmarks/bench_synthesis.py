@@ -115,10 +115,12 @@ def main() -> None:
     try:
         apply_emotion = import_extension_module("models.pipeline").apply_emotion
 
+        # The pipeline checks bone maps against the package's own BoneMap class.
+        package_bone_map = import_extension_module("synthesis.roles").detect_roles(motion.skeleton)
         pad = emotion_pad("sad")
-        apply_emotion(motion, bone_map, pad)
+        apply_emotion(motion, package_bone_map, pad)
         rows.append(("`apply_emotion` with the sad PAD: models, solve, final edit, PAD estimates, constraint report",
-                     lambda: apply_emotion(motion, bone_map, pad)))
+                     lambda: apply_emotion(motion, package_bone_map, pad)))
     except runtime.ModelError as error:
         logger.warning("apply_emotion not timed: %s", error)
 

@@ -40,7 +40,8 @@ from pathlib import Path  # noqa: E402
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 
-from bench_features import CLIP, describe_machine, long_motion  # noqa: E402
+from bench_features import CLIP, long_motion  # noqa: E402
+from benchmark_doc import describe_machine  # noqa: E402
 
 logger = logging.getLogger("bench_blender")
 

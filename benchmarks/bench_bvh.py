@@ -15,53 +15,19 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import platform
 import shlex
 import sys
-import time
 from pathlib import Path
-
-import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from benchmark_doc import BENCHMARKS_DOC, describe_machine, record_section, time_best  # noqa: E402
 from synthesis.bvh import read_bvh, write_bvh_text  # noqa: E402
 
 logger = logging.getLogger("bench_bvh")
 
 SECTION_TITLE = "## BVH reading and writing"
-BENCHMARKS_DOC = REPO_ROOT / "docs" / "benchmarks.md"
-
-
-def describe_machine() -> str:
-    return (
-        f"{os.cpu_count()}-core {platform.machine()}, Python {platform.python_version()}, "
-        f"numpy {np.__version__}"
-    )
-
-
-def time_best(function, repeats: int) -> float:
-    """Return the shortest wall-clock time in seconds of ``repeats`` calls of ``function``."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def record(section: str) -> None:
-    """Replace this benchmark's section of docs/benchmarks.md, or append it, leaving other sections alone."""
-    text = BENCHMARKS_DOC.read_text(encoding="utf-8") if BENCHMARKS_DOC.exists() else "# Benchmarks\n"
-    start = text.find(SECTION_TITLE + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(SECTION_TITLE))
-        tail = "" if end < 0 else text[end + 1 :]
-        text = text[:start] + section + ("\n" + tail if tail else "")
-    BENCHMARKS_DOC.write_text(text, encoding="utf-8")
 
 
 def main() -> int:
@@ -98,7 +64,7 @@ def main() -> int:
     )
     logger.info("%s", section)
     if not arguments.no_record:
-        record(section)
+        record_section(SECTION_TITLE, section)
         logger.info("Recorded in %s", BENCHMARKS_DOC)
     return 0
 

@@ -24,7 +24,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 
-from bench_features import CLIP, describe_machine, long_motion, time_best  # noqa: E402
+from bench_features import CLIP, long_motion  # noqa: E402
+from benchmark_doc import BENCHMARKS_DOC, describe_machine, record_section, time_best  # noqa: E402
 
 from synthesis.bvh import read_bvh  # noqa: E402
 from synthesis.contacts import detect_foot_contacts  # noqa: E402
@@ -34,7 +35,6 @@ from synthesis.roles import detect_roles  # noqa: E402
 logger = logging.getLogger("bench_edits")
 
 SECTION_TITLE = "## Motion edits"
-BENCHMARKS_DOC = REPO_ROOT / "docs" / "benchmarks.md"
 
 # Every edit at once, so every stage of apply_edit runs.
 FULL_EDIT = EditParameters(
@@ -42,18 +42,6 @@ FULL_EDIT = EditParameters(
     spine_flexion=0.2, head_flexion=0.1, shoulder_raise=0.1, arm_openness=0.2, smoothness=0.3, accent=0.4,
     arm_raise=0.2, elbow_extension=-0.3, stance_width=0.1,
 )
-
-
-def record(section: str) -> None:
-    """Replace this benchmark's section of docs/benchmarks.md, or append it, leaving other sections alone."""
-    text = BENCHMARKS_DOC.read_text(encoding="utf-8") if BENCHMARKS_DOC.exists() else "# Benchmarks\n"
-    start = text.find(SECTION_TITLE + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(SECTION_TITLE))
-        text = text[:start] + (section.rstrip("\n") + "\n\n" + text[end + 1 :] if end >= 0 else section)
-    BENCHMARKS_DOC.write_text(text, encoding="utf-8")
 
 
 def main() -> None:
@@ -106,7 +94,7 @@ def main() -> None:
                  "Other jobs running at the same time make the times longer, never shorter.")
     section = "\n".join(lines) + "\n"
     if not arguments.no_record:
-        record(section)
+        record_section(SECTION_TITLE, section)
         logger.info("Recorded in %s", BENCHMARKS_DOC)
 
 

@@ -18,10 +18,8 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import platform
 import shlex
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +27,7 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from benchmark_doc import BENCHMARKS_DOC, describe_machine, record_section, time_best  # noqa: E402
 from synthesis import quaternion  # noqa: E402
 from synthesis.bvh import read_bvh  # noqa: E402
 from synthesis._kinematics_subset import JointSubsetKinematics  # noqa: E402
@@ -39,22 +38,7 @@ from synthesis.skeleton import Motion, Skeleton, forward_kinematics  # noqa: E40
 logger = logging.getLogger("bench_features")
 
 SECTION_TITLE = "## LMA features"
-BENCHMARKS_DOC = REPO_ROOT / "docs" / "benchmarks.md"
 CLIP = "dataset-1_walk_happy_001.bvh"
-
-
-def describe_machine() -> str:
-    return f"{os.cpu_count()}-core {platform.machine()}, Python {platform.python_version()}, numpy {np.__version__}"
-
-
-def time_best(function, repeats: int) -> float:
-    """Return the shortest wall-clock time in seconds of ``repeats`` calls of ``function``."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def long_motion(source: Motion, frames: int) -> Motion:
@@ -75,19 +59,6 @@ def long_motion(source: Motion, frames: int) -> Motion:
         [source.translations[index], np.broadcast_to(extended.offsets[-3:], (frames, 3, 3))], axis=1
     )
     return Motion(extended, rotations, source.root_positions[index], source.frame_rate, translations)
-
-
-def record(section: str) -> None:
-    """Replace this benchmark's section of docs/benchmarks.md, or append it, leaving other sections alone."""
-    text = BENCHMARKS_DOC.read_text(encoding="utf-8") if BENCHMARKS_DOC.exists() else "# Benchmarks\n"
-    start = text.find(SECTION_TITLE + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(SECTION_TITLE))
-        # A blank line separates this section from the next one.
-        text = text[:start] + section + ("\n" + text[end + 1 :] if end >= 0 else "")
-    BENCHMARKS_DOC.write_text(text, encoding="utf-8")
 
 
 def main() -> None:
@@ -139,7 +110,7 @@ def main() -> None:
         lines.append(f"| {label} | {measured.frame_count:,} | {seconds:.4f} |")
     section = "\n".join(lines) + "\n"
     if not arguments.no_record:
-        record(section)
+        record_section(SECTION_TITLE, section)
         logger.info("Recorded in %s", BENCHMARKS_DOC)
 
 

@@ -33,7 +33,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 
-from bench_features import CLIP, describe_machine, long_motion, time_best  # noqa: E402
+from bench_features import CLIP, long_motion  # noqa: E402
+from benchmark_doc import BENCHMARKS_DOC, describe_machine, record_section, time_best  # noqa: E402
 
 from models.emotions import emotion_pad  # noqa: E402
 from synthesis.bvh import read_bvh  # noqa: E402
@@ -62,21 +63,8 @@ def import_extension_module(name: str) -> ModuleType:
     return importlib.import_module(f"emotion_motion.{name}")
 
 SECTION_TITLE = "## Emotion synthesis"
-BENCHMARKS_DOC = REPO_ROOT / "docs" / "benchmarks.md"
 GOAL_SECONDS = 2.0
 TARGET_CLIP = "dataset-1_walk_sad_001.bvh"
-
-
-def record(section: str) -> None:
-    """Replace this benchmark's section of docs/benchmarks.md, or append it, leaving other sections alone."""
-    text = BENCHMARKS_DOC.read_text(encoding="utf-8") if BENCHMARKS_DOC.exists() else "# Benchmarks\n"
-    start = text.find(SECTION_TITLE + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(SECTION_TITLE))
-        text = text[:start] + section + ("\n" + text[end + 1 :] if end >= 0 else "")
-    BENCHMARKS_DOC.write_text(text, encoding="utf-8")
 
 
 def main() -> None:
@@ -157,7 +145,7 @@ def main() -> None:
     section = "\n".join(lines) + "\n"
     print(section)
     if not arguments.no_record:
-        record(section)
+        record_section(SECTION_TITLE, section)
         logger.info("Recorded in %s", BENCHMARKS_DOC)
 
 

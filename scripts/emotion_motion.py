@@ -563,7 +563,7 @@ def run_analyze(args: argparse.Namespace) -> int:
             print(f"{path}: looks {result['emotion']}, estimated PAD {format_pad(result['pad'])}", flush=True)
         for warning in result["warnings"]:
             print(f"{path}: WARNING: {warning}", file=sys.stderr if args.json else sys.stdout, flush=True)
-    # A single input that failed prints nothing on stdout: the error on stderr and the exit status say it.
+    # A single input that failed prints nothing on stdout: the error goes to stderr and the exit status reports it.
     if args.json and (batch or "error" not in results[0]):
         print(json.dumps(results if batch else results[0], indent=2, default=json_default))
     return exit_status(failures, len(inputs))

@@ -892,7 +892,7 @@ def clip_features(motion: Motion, bone_map: BoneMap, settings: FeatureSettings |
     over all samples of the motion as one window: means are time averages over the whole
     motion, peaks its 95th percentile, tempo the spectrum of the whole motion. This keeps
     clip values independent of where window boundaries fall, so playing a motion faster
-    scales them as :attr:`FeatureInfo.speed_exponent` says. For a motion shorter than
+    scales them by the power that :attr:`FeatureInfo.speed_exponent` gives. For a motion shorter than
     one window the result equals the single row of :func:`window_features`.
 
     Parameters

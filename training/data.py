@@ -313,7 +313,7 @@ def content_folds(clips: Sequence[Clip], contents: Sequence[str] = ALL_STYLE_CON
     """Split clips for leave-one-content-out cross-validation.
 
     Returns one ``(held_out_content, train_indices, test_indices)`` per content. The test
-    side holds the first dataset's clips of that content; the train side holds every
+    side contains the first dataset's clips of that content; the train side contains every
     other clip except the second dataset's clips of a content with the same name (its
     ``walk`` and ``run`` would leak the held-out movement). Splits are made per clip, so
     the windows of one clip always stay on one side.

@@ -26,7 +26,16 @@ from models.emotions import EMOTIONAL_STYLES, emotion_pad
 from training import analysis, networks
 from training.data import FeatureSet, Standardizer, content_folds, pad_matrix
 
-__all__ = ["ExperimentOptions", "FoldResult", "run_cv", "summarize", "fit_vae_pad_regressors"]
+__all__ = [
+    "ExperimentOptions",
+    "FoldResult",
+    "run_cv",
+    "summarize",
+    "fit_vae_pad_regressors",
+    "seed_options",
+    "seed_metrics",
+    "spread",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -306,10 +315,17 @@ def summarize(results: list[FoldResult]) -> dict:
         pad_error["content-emotion encoder"] = np.abs(codes - test_pad).mean(axis=0).tolist()
         recognition["nearest-pad/content-emotion encoder"] = float((_pad_nearest(codes) == labels).mean())
     confusion = {}
+    per_content: dict[str, dict[str, list[int]]] = {}
+    contents = [result.content for result in results for _ in result.test_styles]
     for classifier in results[0].class_probabilities:
         probabilities = np.concatenate([result.class_probabilities[classifier] for result in results])
         prediction = probabilities.argmax(axis=1)
         recognition[classifier] = float((prediction == labels).mean())
+        correct = prediction == labels
+        per_content[classifier] = {
+            result.content: [int(correct[[c == result.content for c in contents]].sum()), len(result.test_styles)]
+            for result in results
+        }
         matrix = np.zeros((len(EMOTIONAL_STYLES), len(EMOTIONAL_STYLES)), dtype=np.int64)
         np.add.at(matrix, (labels, prediction), 1)
         confusion[classifier] = matrix.tolist()
@@ -323,6 +339,7 @@ def summarize(results: list[FoldResult]) -> dict:
         "pad_error": pad_error,
         "recognition": recognition,
         "confusion": confusion,
+        "recognition_per_content": per_content,
         "vae_reconstruction_per_feature": np.abs(reconstruction - test_features).mean(axis=0).tolist(),
         "mean_baseline_per_feature": np.abs(test_features).mean(axis=0).tolist(),
         "vae_reconstruction": float(np.abs(reconstruction - test_features).mean()),
@@ -357,3 +374,48 @@ def headline_metrics(summary: dict, choice: dict[str, str]) -> dict:
         "mean_baseline_mae": summary["mean_baseline"],
         "units": "feature errors in standard deviations of the training clips; PAD errors in PAD units",
     }
+
+
+def seed_options(options: ExperimentOptions, choice: dict[str, str], seed: int) -> ExperimentOptions:
+    """Return options that train every network and model with ``seed`` and evaluate only the chosen models.
+
+    The design list keeps what the chosen design needs (``average`` needs both
+    networks) and drops the VAE baseline regressors; the analysis models keep their
+    absolute and residual inputs.
+    """
+    design = choice["design"]
+    designs = ("content-emotion", "delta-mlp", "average") if design == "average" else (design,)
+    settings = replace(options.settings, seed=seed)
+    return replace(
+        options,
+        designs=designs,
+        regressors=(analysis.split_name(choice["regressor"])[0],),
+        classifiers=(analysis.split_name(choice["classifier"])[0],),
+        settings=settings,
+    )
+
+
+def seed_metrics(summary: dict, choice: dict[str, str]) -> dict[str, float | list[float]]:
+    """Return the chosen models' headline numbers from one cross-validation summary."""
+    design, regressor, classifier = choice["design"], choice["regressor"], choice["classifier"]
+    baseline = summary["target_error"]["mean-style-delta"]
+    return {
+        "round_trip_pad_mae": summary["round_trip"][regressor][design],
+        "recognition_top1": summary["recognition"][classifier],
+        "target_features_mae": summary["target_error"][design],
+        "target_features_reduction_vs_mean_style_delta": 1.0 - summary["target_error"][design] / baseline,
+        "pad_mae": summary["pad_error"][regressor],
+    }
+
+
+def spread(per_seed: dict[int, dict[str, float | list[float]]]) -> dict[str, dict[str, list[float]]]:
+    """Return mean, minimum and maximum over seeds of each metric (per PAD axis for PAD metrics)."""
+    result = {}
+    for name in next(iter(per_seed.values())):
+        values = np.array([np.atleast_1d(metrics[name]) for metrics in per_seed.values()], dtype=np.float64)
+        result[name] = {
+            "mean": values.mean(axis=0).tolist(),
+            "min": values.min(axis=0).tolist(),
+            "max": values.max(axis=0).tolist(),
+        }
+    return result

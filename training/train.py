@@ -8,7 +8,9 @@ Steps, top to bottom:
 
 1. Index the clips and extract their features (cached).
 2. Cross-validate every design leaving one content out, then the unlabelled-data variants.
-3. Choose the best target design, PAD regressor and style classifier, and refit them on all clips.
+3. Choose the best target design, PAD regressor and style classifier, cross-validate
+   them again with other seeds to measure how much the numbers move, and refit them on
+   all clips.
 4. Export the ONNX files and ``models/manifest.json``, and write ``docs/model_report.md`` with figures.
 """
 
@@ -17,8 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import multiprocessing
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -62,6 +66,11 @@ def _parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--threads", type=int, default=1, help="torch CPU threads; 1 avoids thread contention on a shared 2-core machine"
     )
+    parser.add_argument(
+        "--seeds", type=int, default=5,
+        help="cross-validate the chosen models with this many seeds (the first is --seed) to report their spread",
+    )
+    parser.add_argument("--jobs", type=int, default=2, help="processes for the extra seeds")
     parser.add_argument("--skip-evaluation", action="store_true", help="skip cross-validation and use the default designs")
     parser.add_argument("--no-report", action="store_true", help="do not write the report and figures")
     return parser.parse_args(argv)
@@ -107,6 +116,42 @@ def unlabelled_experiment(
         }
         logger.info("Unlabelled-data variant %r: %s", label, table[label])
     return table
+
+
+def _seed_worker_init() -> None:
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore", message="The `probability` parameter was deprecated", category=FutureWarning)
+
+
+def _seed_run(features: FeatureSet, options: evaluate.ExperimentOptions, choice: dict[str, str], seed: int) -> dict[str, Any]:
+    variant = evaluate.seed_options(options, choice, seed)
+    return evaluate.seed_metrics(evaluate.summarize(evaluate.run_cv(features, variant)), choice)
+
+
+def seed_experiment(
+    features: FeatureSet, options: evaluate.ExperimentOptions, choice: dict[str, str], main_summary: dict[str, Any],
+    seeds: int, jobs: int,
+) -> dict[str, Any]:
+    """Cross-validate the chosen models with ``seeds - 1`` more seeds and return the per-seed numbers and their spread.
+
+    The seed sets the networks' initialisation and batches and the scikit-learn
+    models' randomness, so the spread shows how much of a difference between two
+    candidates, or between a number and its target, is luck.
+    """
+    first = options.settings.seed
+    per_seed = {first: evaluate.seed_metrics(main_summary, choice)}
+    extra = list(range(first + 1, first + max(seeds, 1)))
+    if extra:
+        from tqdm import tqdm
+
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=max(jobs, 1), mp_context=context, initializer=_seed_worker_init) as pool:
+            futures = {seed: pool.submit(_seed_run, features, options, choice, seed) for seed in extra}
+            for seed in tqdm(extra, desc="seeds", unit="seed"):
+                per_seed[seed] = futures[seed].result()
+    for seed, metrics in per_seed.items():
+        logger.info("Seed %d: %s", seed, json.dumps(metrics, default=float))
+    return {"per_seed": {str(seed): metrics for seed, metrics in per_seed.items()}, "spread": evaluate.spread(per_seed)}
 
 
 def fit_final(features: FeatureSet, choice: dict[str, str], options: evaluate.ExperimentOptions) -> dict[str, Any]:
@@ -226,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
         choice = choose_models(summary)
         metrics = evaluate.headline_metrics(summary, choice)
         experiments = {"main": summary, "unlabelled": unlabelled_experiment(features, options, summary)}
+        experiments["seeds"] = seed_experiment(features, options, choice, summary, arguments.seeds, arguments.jobs)
+        metrics["seed_spread"] = experiments["seeds"]["spread"]
+        metrics["seeds"] = sorted(int(seed) for seed in experiments["seeds"]["per_seed"])
         logger.info("Chosen models: %s", choice)
         logger.info("Held-out metrics: %s", json.dumps(metrics, default=float))
 

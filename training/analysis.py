@@ -8,7 +8,7 @@ exported with skl2onnx.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -19,7 +19,18 @@ from sklearn.multioutput import MultiOutputRegressor
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.svm import SVC, SVR
 
-__all__ = ["REGRESSORS", "CLASSIFIERS", "RESIDUAL_SUFFIX", "make_regressor", "make_classifier", "with_residual", "split_name"]
+from models.emotions import EMOTIONAL_STYLES, emotion_pad
+
+__all__ = [
+    "REGRESSORS",
+    "CLASSIFIERS",
+    "RESIDUAL_SUFFIX",
+    "make_regressor",
+    "make_classifier",
+    "with_residual",
+    "decoded_examples",
+    "split_name",
+]
 
 RESIDUAL_SUFFIX = "+residual"
 """Suffix of a model name whose input is the features followed by their residual (see :func:`with_residual`)."""
@@ -84,6 +95,33 @@ def with_residual(features: np.ndarray, content_model: torch.nn.Module) -> np.nd
             torch.as_tensor(features, dtype=torch.float32), torch.zeros(len(features), 3)
         ).numpy().astype(np.float64)
     return np.hstack([features, features - neutral])
+
+
+def decoded_examples(
+    features: np.ndarray, styles: Sequence[str], contents: Sequence[str], content_model: torch.nn.Module
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return style-labelled rows decoded from the clips of contents recorded only in the normal style.
+
+    ``features`` are standardised clip features with each clip's style and content.
+    The content-emotion network decodes every such clip at the PAD of each of the
+    eight emotional styles, which gives the style classifier examples of movements
+    (kicks, punches, calls) that no actor performed with an emotion. Returns
+    ``(rows, features)`` decoded features and ``(rows,)`` indices into
+    ``EMOTIONAL_STYLES``, style by style; both are empty when every content has
+    emotional recordings.
+    """
+    styled = {content for content, style in zip(contents, styles) if style != "normal"}
+    sources = features[[content not in styled for content in contents]]
+    if len(sources) == 0:
+        return np.zeros((0, features.shape[1])), np.zeros(0, dtype=np.int64)
+    decoded = []
+    with torch.no_grad():
+        source_tensor = torch.as_tensor(sources, dtype=torch.float32)
+        for style in EMOTIONAL_STYLES:
+            pad = torch.as_tensor(np.tile(emotion_pad(style), (len(sources), 1)), dtype=torch.float32)
+            decoded.append(content_model(source_tensor, pad).numpy().astype(np.float64))
+    labels = np.repeat(np.arange(len(EMOTIONAL_STYLES)), len(sources))
+    return np.concatenate(decoded), labels
 
 
 def split_name(name: str) -> tuple[str, bool]:

@@ -32,6 +32,7 @@ __all__ = [
     "run_cv",
     "summarize",
     "fit_vae_pad_regressors",
+    "classifier_training_set",
     "seed_options",
     "seed_metrics",
     "spread",
@@ -55,6 +56,9 @@ class ExperimentOptions:
     """Train the PAD regressors on the second dataset's labelled clips as well."""
     analysis_residual: bool = True
     """Also evaluate analysis models whose input adds the residual from the content-emotion network's neutral estimate."""
+    classifier_decoded_weight: float = 0.3
+    """Sample weight of the rows decoded from normal-only contents (``analysis.decoded_examples``) in the
+    style classifiers' training set; 0 leaves them out."""
     analysis_windows: bool = False
     """Train the PAD regressors and classifiers on the clips' window features as well as the clip features."""
     regressors: tuple[str, ...] = tuple(analysis.REGRESSORS)
@@ -153,6 +157,17 @@ def _mean_style_deltas(features: np.ndarray, styles: Sequence[str], groups: Sequ
     return {style: np.mean(rows, axis=0) for style, rows in deltas.items() if rows}
 
 
+def classifier_training_set(
+    rows: np.ndarray, labels: np.ndarray, decoded: tuple[np.ndarray, np.ndarray] | None, weight: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the style classifiers' rows, labels and sample weights: real clips weigh 1, decoded rows ``weight``."""
+    if decoded is None or len(decoded[0]) == 0:
+        return rows, labels, np.ones(len(rows))
+    decoded_rows, decoded_labels = decoded
+    weights = np.concatenate([np.ones(len(rows)), np.full(len(decoded_rows), weight)])
+    return np.concatenate([rows, decoded_rows]), np.concatenate([labels, decoded_labels]), weights
+
+
 def run_fold(features: FeatureSet, content: str, train: np.ndarray, test: np.ndarray, options: ExperimentOptions) -> FoldResult:
     """Fit every model on ``train`` and measure on the emotional clips of ``test``."""
     settings = options.settings
@@ -221,6 +236,12 @@ def run_fold(features: FeatureSet, content: str, train: np.ndarray, test: np.nda
     if options.analysis_residual and content_model is not None:
         input_kinds[analysis.RESIDUAL_SUFFIX] = lambda values: analysis.with_residual(values, content_model)
 
+    decoded = None
+    if content_model is not None:
+        decoded = analysis.decoded_examples(
+            train_x, train_styles, [clip.content for clip in emotional_train.clips], content_model
+        )
+
     pad_estimates: dict[str, np.ndarray] = {}
     round_trip: dict[str, dict[str, np.ndarray]] = {}
     labels = np.array([EMOTIONAL_STYLES.index(style) for style in analysis_styles])
@@ -235,8 +256,12 @@ def run_fold(features: FeatureSet, content: str, train: np.ndarray, test: np.nda
             }
             round_trip[key]["true-target"] = analysis.predict_pad(regressor, transform(target_x))
 
+        classifier_x, classifier_labels, weights = classifier_training_set(
+            analysis_x, labels, decoded if options.classifier_decoded_weight > 0 else None, options.classifier_decoded_weight
+        )
         for name in options.classifiers:
-            classifier = analysis.make_classifier(name, settings.seed).fit(transform(analysis_x), labels)
+            classifier = analysis.make_classifier(name, settings.seed)
+            classifier.fit(transform(classifier_x), classifier_labels, sample_weight=weights)
             probabilities = np.zeros((len(test_x), len(EMOTIONAL_STYLES)))
             probabilities[:, classifier.classes_] = classifier.predict_proba(transform(test_x))
             class_probabilities[name + suffix] = probabilities

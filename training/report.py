@@ -258,6 +258,13 @@ def write_report(
         "their difference from the content-emotion network's estimate of the same movement at PAD (0, 0, 0), a "
         "stand-in for the neutral reference that a user's clip lacks.",
     ]
+    if options.classifier_decoded_weight > 0:
+        lines += [
+            "",
+            "Every style classifier also trains on decoded rows: the content-emotion network decodes the clips of "
+            "contents recorded only in the normal style (call, kick, punch, slash, respond, dance-short) at the PAD of "
+            f"each of the eight styles, and each decoded row has sample weight {options.classifier_decoded_weight:g}.",
+        ]
     lines += ["", _row(["style classifier", "top-1"]), _row(["---"] * 2)]
     for name, accuracy in summary["recognition"].items():
         if not name.startswith("nearest-pad/"):

@@ -181,8 +181,17 @@ def fit_final(features: FeatureSet, choice: dict[str, str], options: evaluate.Ex
     regressor = analysis.make_regressor(regressor_name, settings.seed).fit(regressor_x, regressor_pad)
     labels = np.array([EMOTIONAL_STYLES.index(clip.style) for clip in emotional.clips])
     classifier_name, classifier_residual = analysis.split_name(choice["classifier"])
-    classifier_x = analysis.with_residual(x, content_model) if classifier_residual else x
-    classifier = analysis.make_classifier(classifier_name, settings.seed).fit(classifier_x, labels)
+    decoded = None
+    if options.classifier_decoded_weight > 0:
+        styles = [clip.style for clip in emotional.clips]
+        decoded = analysis.decoded_examples(x, styles, [clip.content for clip in emotional.clips], content_model)
+    classifier_x, classifier_labels, weights = evaluate.classifier_training_set(
+        x, labels, decoded, options.classifier_decoded_weight
+    )
+    if classifier_residual:
+        classifier_x = analysis.with_residual(classifier_x, content_model)
+    classifier = analysis.make_classifier(classifier_name, settings.seed)
+    classifier.fit(classifier_x, classifier_labels, sample_weight=weights)
     return {
         "scaler": scaler,
         "target": target_model,

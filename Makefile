@@ -32,7 +32,7 @@ STUB_STAMPS := $(foreach version,$(STUB_VERSIONS),.stubs/$(version)/.installed-$
 TYPECHECK_PACKAGE := .typecheck/emotion_motion
 TYPECHECK_TARGETS := $(TYPECHECK_PACKAGE)/__init__.py $(addprefix $(TYPECHECK_PACKAGE)/,operators models synthesis)
 
-.PHONY: help venv blender-venvs stubs typecheck test test-unit train demo extension wheels benchmark clean clean-all
+.PHONY: help venv blender-venvs stubs typecheck test test-unit train recognition-study demo extension wheels benchmark clean clean-all
 
 help:
 	@echo "make test           type checks, unit tests, then tests/blender under Blender $(BLENDER_VERSIONS)"
@@ -42,6 +42,7 @@ help:
 	@echo "make venv           $(VENV) with requirements-runtime/test/train.txt"
 	@echo "make blender-venvs  .venv-blender-X.Y with the bpy module of each Blender version"
 	@echo "make stubs          .stubs/X.Y with fake-bpy-module type stubs"
+	@echo "make recognition-study  cross-validate style classifier variants into docs/recognition_study.md"
 	@echo "make clean          remove caches and build outputs; clean-all also removes environments"
 
 venv: $(VENV_STAMP)
@@ -113,6 +114,11 @@ test-blender-%: .venv-blender-%/.installed-bpy-$$(BPY_VERSION_$$*) $$(WHEELS_STA
 # Rebuilds models/ and docs/model_report.md from ../shared/datasets with fixed seeds.
 train: $(VENV_STAMP)
 	$(VENV)/bin/python -m training.train
+
+# Cross-validates style classifier variants over several seeds and writes docs/recognition_study.md.
+# It changes no file in models/.
+recognition-study: $(VENV_STAMP)
+	$(VENV)/bin/python -m training.recognition_study
 
 # The demo and the package use the oldest supported Blender, so the .blend files it saves
 # open in every supported version and the package tool is the one 4.2 validates with.

@@ -30,7 +30,7 @@ import sklearn
 import torch
 from sklearn.base import BaseEstimator
 
-from models.emotions import EMOTIONAL_STYLES, emotion_pad
+from models.emotions import EMOTIONAL_STYLES
 from training import analysis, evaluate, networks
 from training.data import (
     DEFAULT_DATASET_ROOT,
@@ -176,21 +176,12 @@ def _posture_extremes(feature_set: FeatureSet, scaler: Standardizer, columns: li
 def _decoded_examples(
     emotional_train: FeatureSet, scaler: Standardizer, content_model: networks.ContentEmotionAE
 ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """Decode every style from the training clips of contents recorded only in the normal style.
-
-    Returns ``(sources * 8, features)`` standardised features, style by style, their labels
-    and the source contents.
-    """
-    styled_contents = {clip.content for clip in emotional_train.clips if clip.style != "normal"}
-    sources = emotional_train.where(lambda clip: clip.content not in styled_contents)
-    source_features = scaler.transform(sources.clip_features)
-    decoded = []
-    for style in EMOTIONAL_STYLES:
-        pad = np.tile(emotion_pad(style), (len(source_features), 1))
-        decoded.append(networks.predict(content_model, source_features, pad))
-    labels = np.repeat(np.arange(len(EMOTIONAL_STYLES)), len(source_features))
-    contents = tuple(sorted({clip.content for clip in sources.clips}))
-    return np.concatenate(decoded).reshape(-1, source_features.shape[1]), labels, contents
+    """Return ``analysis.decoded_examples`` of the training clips, with the contents they were decoded from."""
+    styles = [clip.style for clip in emotional_train.clips]
+    contents = [clip.content for clip in emotional_train.clips]
+    rows, labels = analysis.decoded_examples(scaler.transform(emotional_train.clip_features), styles, contents, content_model)
+    styled = {content for content, style in zip(contents, styles) if style != "normal"}
+    return rows, labels, tuple(sorted(set(contents) - styled))
 
 
 def prepare_fold(features: FeatureSet, train: np.ndarray, test: np.ndarray, network_seed: int) -> FoldInputs:

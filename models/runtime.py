@@ -33,7 +33,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ModelError", "EmotionModels", "DEFAULT_DIRECTORY", "MANIFEST_NAME", "MANIFEST_FORMAT"]
+__all__ = [
+    "ModelError",
+    "EmotionModels",
+    "DEFAULT_DIRECTORY",
+    "MANIFEST_NAME",
+    "MANIFEST_FORMAT",
+    "CHECKSUM_KEY",
+    "manifest_checksum",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +49,9 @@ DEFAULT_DIRECTORY = Path(__file__).resolve().parent
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1
 """Manifest layout version this module reads."""
+
+CHECKSUM_KEY = "manifest_sha256"
+"""Manifest entry with the SHA-256 of the rest of the manifest (see :func:`manifest_checksum`)."""
 
 _RETRAIN = "retrain with `make train`"
 _REINSTALL = "reinstall the extension"
@@ -50,6 +61,17 @@ _INPUT_KINDS = ("features", "features+residual")
 
 class ModelError(Exception):
     """The bundled models are missing, corrupt or do not match the feature extractor."""
+
+
+def manifest_checksum(manifest: dict[str, Any]) -> str:
+    """Return the SHA-256 of the manifest without its ``CHECKSUM_KEY`` entry, as canonical JSON.
+
+    The manifest carries the standardiser's means and scales, which no model file
+    hash covers; this checksum catches an edited or damaged value there.
+    """
+    body = {key: value for key, value in manifest.items() if key != CHECKSUM_KEY}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _sha256(path: Path) -> str:
@@ -175,14 +197,33 @@ class EmotionModels:
                 f"Model manifest {path} has format {manifest.get('format')!r}, expected {MANIFEST_FORMAT}; "
                 f"{_REINSTALL} or {_RETRAIN}"
             )
+        if manifest.get(CHECKSUM_KEY) != manifest_checksum(manifest):
+            raise ModelError(
+                f"Model manifest {path} was edited or is damaged: its {CHECKSUM_KEY} does not match its content; "
+                f"{_REINSTALL} or {_RETRAIN}"
+            )
         required = ("feature_names", "feature_extractor_version", "scaler", "models", "files", "pad_table")
         missing = [key for key in required if key not in manifest]
         if missing:
             raise ModelError(f"Model manifest {path} lacks {', '.join(missing)}; {_REINSTALL} or {_RETRAIN}")
+        try:
+            EmotionModels._check_manifest_entries(manifest, path)
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            raise ModelError(f"Model manifest {path} is malformed ({error!r}); {_REINSTALL} or {_RETRAIN}") from error
+
+    @staticmethod
+    def _check_manifest_entries(manifest: dict[str, Any], path: Path) -> None:
+        """Check the scaler and the model entries. A wrongly typed entry raises ``TypeError``, ``KeyError`` or ``AttributeError``."""
         count = len(manifest["feature_names"])
         scaler = manifest["scaler"]
-        if len(scaler.get("mean", ())) != count or len(scaler.get("scale", ())) != count:
+        mean = np.asarray(scaler["mean"], dtype=np.float64)
+        scale = np.asarray(scaler["scale"], dtype=np.float64)
+        if mean.shape != (count,) or scale.shape != (count,):
             raise ModelError(f"Model manifest {path}: scaler size differs from the {count} feature names; {_RETRAIN}")
+        if not (np.isfinite(mean).all() and np.isfinite(scale).all() and (scale > 0).all()):
+            raise ModelError(
+                f"Model manifest {path}: scaler means must be finite and scales finite and positive; {_RETRAIN}"
+            )
         roles = ["target", "pad", "style"]
         for role in ("pad", "style"):
             kind = manifest["models"].get(role, {}).get("input_kind", "features")
@@ -240,8 +281,9 @@ class EmotionModels:
         for axis, values in zip(_AXES, array.T):
             for value in values:
                 if math.isnan(value) or not -1.0 <= value <= 1.0:
+                    problem = "is not a number" if math.isnan(value) else "is outside [-1, 1]"
                     raise ValueError(
-                        f"PAD value {value:g} for {axis} is outside [-1, 1]; "
+                        f"PAD value {value:g} for {axis} {problem}; "
                         "pleasure, arousal and dominance each range from -1 to 1"
                     )
         return array.astype(np.float32)

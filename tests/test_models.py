@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from models.emotions import EMOTIONAL_STYLES, EMOTIONS, STYLE_TO_EMOTION, emotion_pad, nearest_emotion, validate_pad
-from models.runtime import DEFAULT_DIRECTORY, MANIFEST_NAME, EmotionModels, ModelError
+from models.runtime import CHECKSUM_KEY, DEFAULT_DIRECTORY, MANIFEST_NAME, EmotionModels, ModelError, manifest_checksum
 
 FEATURE_COUNT = 7
 
@@ -210,11 +210,44 @@ def _copy(directory: Path, tmp_path: Path) -> Path:
     return target
 
 
-def _rewrite_manifest(directory: Path, change) -> None:
+def _rewrite_manifest(directory: Path, change, checksum: bool = True) -> None:
+    """Apply ``change`` to the manifest; with ``checksum`` the result looks like another training run's manifest."""
     path = directory / MANIFEST_NAME
     manifest = json.loads(path.read_text())
     change(manifest)
+    if checksum:
+        manifest[CHECKSUM_KEY] = manifest_checksum(manifest)
     path.write_text(json.dumps(manifest))
+
+
+def test_loader_rejects_edited_scaler(tiny_models: dict, tmp_path: Path) -> None:
+    directory = _copy(tiny_models["directory"], tmp_path)
+    _rewrite_manifest(directory, lambda manifest: manifest["scaler"]["mean"].__setitem__(0, 7.5), checksum=False)
+    with pytest.raises(ModelError, match="was edited or is damaged: its manifest_sha256 does not match.*reinstall"):
+        EmotionModels.load(directory)
+
+
+def test_loader_rejects_missing_checksum(tiny_models: dict, tmp_path: Path) -> None:
+    directory = _copy(tiny_models["directory"], tmp_path)
+    _rewrite_manifest(directory, lambda manifest: manifest.pop(CHECKSUM_KEY), checksum=False)
+    with pytest.raises(ModelError, match="manifest_sha256 does not match"):
+        EmotionModels.load(directory)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda manifest: manifest.update({"scaler": None}), "is malformed"),
+        (lambda manifest: manifest.update({"feature_names": 5}), "is malformed"),
+        (lambda manifest: manifest["scaler"]["scale"].__setitem__(2, 0.0), "scales finite and positive"),
+        (lambda manifest: manifest["scaler"]["mean"].__setitem__(1, float("nan")), "means must be finite"),
+    ],
+)
+def test_loader_rejects_malformed_manifest(tiny_models: dict, tmp_path: Path, change, message: str) -> None:
+    directory = _copy(tiny_models["directory"], tmp_path)
+    _rewrite_manifest(directory, change)
+    with pytest.raises(ModelError, match=message):
+        EmotionModels.load(directory)
 
 
 def test_loader_rejects_truncated_onnx(tiny_models: dict, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from skl2onnx import convert_sklearn
 from skl2onnx.common.data_types import FloatTensorType
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from models.runtime import MANIFEST_FORMAT, MANIFEST_NAME
+from models.runtime import CHECKSUM_KEY, MANIFEST_FORMAT, MANIFEST_NAME, manifest_checksum
 
 __all__ = ["OPSET", "export_target_network", "export_regressor", "export_classifier", "write_manifest", "sha256"]
 
@@ -86,11 +86,14 @@ def export_classifier(model: ClassifierMixin, feature_count: int, path: Path, cl
 
 
 def write_manifest(directory: Path, manifest: dict[str, Any]) -> Path:
-    """Add the format and the SHA-256 of every listed model file, then write ``manifest.json``."""
+    """Add the format, the SHA-256 of every listed model file and the manifest checksum, then write ``manifest.json``."""
     files = {}
     for entry in manifest["models"].values():
         files[entry["file"]] = sha256(directory / entry["file"])
     manifest = {"format": MANIFEST_FORMAT, **manifest, "files": files}
+    # Round trip through JSON so that the checksum covers exactly what the loader reads.
+    manifest = json.loads(json.dumps(manifest, default=_json_default))
+    manifest[CHECKSUM_KEY] = manifest_checksum(manifest)
     path = directory / MANIFEST_NAME
     path.write_text(json.dumps(manifest, indent=1, default=_json_default) + "\n", encoding="utf-8")
     return path

@@ -553,6 +553,8 @@ def run_analyze(args: argparse.Namespace) -> int:
             "input": str(path),
             "pad": [float(value) for value in analysis["pad"]],
             "emotion": str(analysis["emotion"]),
+            "style": str(analysis["style"]),
+            "style_probabilities": {name: float(value) for name, value in analysis["style_probabilities"].items()},
             "features": {name: float(value) for name, value in analysis["features"].items()},
             "warnings": [str(text) for text in analysis.get("warnings", [])],
         }
@@ -560,7 +562,11 @@ def run_analyze(args: argparse.Namespace) -> int:
         if batch:
             print(f"[{number}/{len(inputs)}] {path}: {result['emotion']}", file=sys.stderr, flush=True)
         if not args.json:
-            print(f"{path}: looks {result['emotion']}, estimated PAD {format_pad(result['pad'])}", flush=True)
+            print(
+                f"{path}: looks {result['emotion']}, estimated PAD {format_pad(result['pad'])}; "
+                f"classified as dataset style {result['style']}",
+                flush=True,
+            )
         for warning in result["warnings"]:
             print(f"{path}: WARNING: {warning}", file=sys.stderr if args.json else sys.stdout, flush=True)
     # A single input that failed prints nothing on stdout: the error goes to stderr and the exit status reports it.

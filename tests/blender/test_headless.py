@@ -78,6 +78,8 @@ def test_analyze_json_object(demo_clips: Path, tmp_path: Path) -> None:
     assert len(result["pad"]) == 3
     assert all(-1.5 <= value <= 1.5 for value in result["pad"])
     assert isinstance(result["emotion"], str)
+    assert result["style"] in result["style_probabilities"]
+    assert sum(result["style_probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
     assert result["features"]
     assert all(isinstance(value, float) for value in result["features"].values())
 

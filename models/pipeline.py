@@ -175,8 +175,9 @@ def validate_pad_input(pad: Any, frame_count: int) -> np.ndarray:
     bad = ~np.isfinite(array) | (np.abs(array) > 1.0)
     if bad.any():
         frame, axis = (int(value) for value in np.argwhere(bad)[0])
+        problem = "is not a number" if np.isnan(array[frame, axis]) else "is outside [-1, 1]"
         raise ValueError(
-            f"PAD value {array[frame, axis]:g} for {AXES[axis]} at frame {frame} is outside [-1, 1]; "
+            f"PAD value {array[frame, axis]:g} for {AXES[axis]} at frame {frame} {problem}; "
             "pleasure, arousal and dominance each range from -1 to 1"
         )
     return array

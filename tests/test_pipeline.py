@@ -412,3 +412,11 @@ def test_physical_targets_clip_impossible_values():
     assert clipped[names.index("effector_energy_mean")] == 0.0
     assert clipped[names.index("hand_directness")] == 1.0
     assert clipped[names.index("spine_flexion")] == -0.3
+
+
+def test_pad_per_frame_nan_named(models, walk):
+    motion, bone_map = walk
+    pad = np.zeros((motion.frame_count, 3))
+    pad[4, 1] = np.nan
+    with pytest.raises(ValueError, match="for arousal at frame 4 is not a number"):
+        apply_emotion(motion, bone_map, pad)

@@ -332,12 +332,13 @@ def apply_to_armature(
     strength: float | None = None,
     use_keyframed_pad: bool = True,
     progress: Callable[[float, str], None] | None = None,
+    model_directory: str | None = None,
 ) -> ApplyResult:
     """Apply an emotion to the action of armature ``obj`` and assign the result as a new action.
 
     The options (hand-placed keys, planted feet, start from source) and the bone-map
     overrides come from ``obj.emotion_motion``; ``pad`` and ``strength`` None take the
-    panel's values. The new action is named ``<source>_<emotion>`` and the source keeps a
+    panel's values. ``model_directory`` None uses the bundled models. The new action is named ``<source>_<emotion>`` and the source keeps a
     fake user. On failure nothing changes: the exception propagates and the assigned
     action stays as it was.
     """
@@ -369,6 +370,7 @@ def apply_to_armature(
     options = {
         "keep_planted_feet": settings.keep_planted_feet,
         "progress": pipeline_progress,
+        "model_directory": model_directory,
     }
     result, report = pipeline.apply_emotion(motion, bone_map, pad_values, strength=strength, options=options)
     report_progress(0.9, "write action")
@@ -390,13 +392,16 @@ def apply_to_armature(
                        warnings=warnings)
 
 
-def analyze_armature(obj: Object) -> dict:
-    """Estimate the PAD of the action that armature ``obj`` plays; store and return the analysis."""
+def analyze_armature(obj: Object, model_directory: str | None = None) -> dict:
+    """Estimate the PAD of the action that armature ``obj`` plays; store and return the analysis.
+
+    ``model_directory`` None uses the bundled models.
+    """
     settings = emotion_settings(obj)
     action = action_io.validate_armature_action(obj)
     motion, _bone_keys = action_io.read_armature_motion(obj, action)
     bone_map = resolve_bone_map(obj, motion.skeleton, settings)
-    analysis = pipeline.analyze_motion(motion, bone_map)
+    analysis = pipeline.analyze_motion(motion, bone_map, options={"model_directory": model_directory})
     store_analysis(settings, analysis, action.name)
     return analysis
 

@@ -90,6 +90,9 @@ def script_arguments(argv: list[str]) -> list[str]:
     return argv[1:]
 
 
+MODELS_HELP = "folder with manifest.json and ONNX models to use instead of the bundled ones, such as the --output folder of python -m training.train"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="emotion_motion.py",
@@ -114,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--strength", type=float, default=1.0,
                        help="how far to move toward the target features, from 0 to 1 (default 1)")
     apply.add_argument("--bone-map", metavar="FILE", help="JSON bone map ({role: bone name}) that overrides detection")
+    apply.add_argument("--models", metavar="FOLDER", help=MODELS_HELP)
     apply.add_argument("--report", metavar="FILE.json", help="write the pipeline report as JSON")
     apply.add_argument("--plot", metavar="FILE.png", help="plot source, target and result features (needs matplotlib)")
     apply.add_argument("--armature", metavar="NAME", help="armature object to edit in a .blend file")
@@ -130,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--armature", metavar="NAME", help="armature object to read in a .blend file")
     analyze.add_argument("--action", metavar="NAME", help="action to read instead of the assigned one")
     analyze.add_argument("--bone-map", metavar="FILE", help="JSON bone map ({role: bone name}) that overrides detection")
+    analyze.add_argument("--models", metavar="FOLDER", help=MODELS_HELP)
 
     plot = commands.add_parser("plot", help="plot a report written by apply --report (needs matplotlib, not bpy)")
     plot.add_argument("report", metavar="REPORT.json", help="report file of one input")
@@ -507,6 +512,7 @@ def apply_one(package: ModuleType, emotion_ops: ModuleType, path: Path, args: ar
     result = emotion_ops.apply_to_armature(
         obj, pad=pad, strength=args.strength, use_keyframed_pad=pad is None,
         progress=lambda fraction, message="": log.debug("%s: %.0f%% %s", path, 100 * fraction, message),
+        model_directory=args.models,
     )
     outputs = output_paths(args, path, batch, result.label)
     for output in outputs:
@@ -539,7 +545,7 @@ def run_analyze(args: argparse.Namespace) -> int:
         try:
             with stdout_to_stderr():
                 obj = load_armature(package, path, args)
-                analysis = emotion_ops.analyze_armature(obj)
+                analysis = emotion_ops.analyze_armature(obj, model_directory=args.models)
         except InputError as error:
             failures[EXIT_BAD_INPUT] += 1
             print(f"{prefix}: error: {error}", file=sys.stderr)
@@ -601,8 +607,7 @@ def report_failure(package: ModuleType, error: Exception, prefix: str, failures:
     if isinstance(error, runtime.ModelError):
         if verbose:
             traceback.print_exc(file=sys.stderr)
-        raise ModelLoadError(f"the bundled emotion models could not be loaded, so no input can be processed: "
-                             f"{error}") from None
+        raise ModelLoadError(f"the emotion models could not be loaded, so no input can be processed: {error}") from None
     status = classify_error(package, error)
     failures[status] += 1
     print(f"{prefix}: error: {error}", file=sys.stderr)

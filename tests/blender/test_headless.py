@@ -182,3 +182,30 @@ def test_damaged_model_stops_batch(demo_clips: Path, tmp_path: Path) -> None:
                                capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr[-4000:]
     assert "estimated PAD" in completed.stdout
+
+
+def test_analyze_uses_models_folder(demo_clips: Path, tmp_path: Path) -> None:
+    models = tmp_path / "my-models"
+    shutil.copytree(REPO_ROOT / "models", models, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    completed = run_script(tmp_path, "analyze", str(demo_clips / "walk.bvh"), "--json", "--models", str(models))
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    assert json.loads(completed.stdout)["style"]
+
+    manifest = json.loads((models / "manifest.json").read_text())
+    manifest["scaler"]["mean"][0] += 7.0
+    (models / "manifest.json").write_text(json.dumps(manifest))
+    completed = run_script(tmp_path, "analyze", str(demo_clips / "walk.bvh"), "--models", str(models))
+    assert completed.returncode == 1
+    assert f"{models / 'manifest.json'} was edited or is damaged" in completed.stderr
+    assert completed.stdout == ""
+
+
+def test_apply_missing_models_folder(demo_clips: Path, tmp_path: Path) -> None:
+    output = tmp_path / "out.bvh"
+    missing = tmp_path / "no-models"
+    completed = run_script(
+        tmp_path, "apply", str(demo_clips / "walk.bvh"), "-o", str(output), "--emotion", "sad", "--models", str(missing)
+    )
+    assert completed.returncode == 1
+    assert f"{missing / 'manifest.json'} not found" in completed.stderr
+    assert not output.exists()

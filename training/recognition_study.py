@@ -238,22 +238,19 @@ def predict_variant(variant: str, inputs: FoldInputs, forest_seed: int, settings
     classifier = analysis.make_classifier(classifier_name, forest_seed)
     rows, labels, test_rows = inputs.train_rows, inputs.train_labels, inputs.test_rows
     weights: np.ndarray | None = None
-    clip_weights = np.ones(len(inputs.train_rows))
 
     if variant == "absolute":
         rows = rows[:, : inputs.feature_count]
         test_rows = test_rows[:, : inputs.feature_count]
     elif variant == "dataset2":
-        rows = np.concatenate([rows, inputs.dataset2_rows])
-        labels = np.concatenate([labels, inputs.dataset2_labels])
-        weights = np.concatenate([clip_weights, np.full(len(inputs.dataset2_rows), settings.dataset2_weight)])
+        extra = (inputs.dataset2_rows, inputs.dataset2_labels)
+        rows, labels, weights = evaluate.classifier_training_set(rows, labels, extra, settings.dataset2_weight)
     elif variant == "posture":
         rows = np.hstack([rows, inputs.train_posture])
         test_rows = np.hstack([test_rows, inputs.test_posture])
     elif variant == "decoded":
-        rows = np.concatenate([rows, inputs.decoded_rows])
-        labels = np.concatenate([labels, inputs.decoded_labels])
-        weights = np.concatenate([clip_weights, np.full(len(inputs.decoded_rows), settings.decoded_weight)])
+        extra = (inputs.decoded_rows, inputs.decoded_labels)
+        rows, labels, weights = evaluate.classifier_training_set(rows, labels, extra, settings.decoded_weight)
     elif variant == "windows":
         rows = np.concatenate([rows, inputs.train_window_rows])
         labels = np.concatenate([labels, inputs.train_window_labels])

@@ -133,6 +133,11 @@ class EmotionModels:
             version than ``synthesis.features.FEATURE_EXTRACTOR_VERSION``.
         """
         directory = Path(directory) if directory is not None else DEFAULT_DIRECTORY
+        if not directory.is_dir():
+            raise ModelError(
+                f"Model folder {directory} does not exist or is not a folder; pass the folder that contains "
+                f"{MANIFEST_NAME} and the ONNX files"
+            )
         manifest_path = directory / MANIFEST_NAME
         if not manifest_path.is_file():
             raise ModelError(f"Model manifest {manifest_path} not found; {_RETRAIN} or {_REINSTALL}")
@@ -214,6 +219,12 @@ class EmotionModels:
     @staticmethod
     def _check_manifest_entries(manifest: dict[str, Any], path: Path) -> None:
         """Check the scaler and the model entries. A wrongly typed entry raises ``TypeError``, ``KeyError`` or ``AttributeError``."""
+        for key, kind in (("feature_names", list), ("scaler", dict), ("models", dict), ("files", dict)):
+            if not isinstance(manifest[key], kind):
+                raise ModelError(
+                    f"Model manifest {path}: {key} is {type(manifest[key]).__name__}, expected a JSON "
+                    f"{'array' if kind is list else 'object'}; {_REINSTALL} or {_RETRAIN}"
+                )
         count = len(manifest["feature_names"])
         scaler = manifest["scaler"]
         mean = np.asarray(scaler["mean"], dtype=np.float64)

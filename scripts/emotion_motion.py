@@ -452,7 +452,7 @@ def run_apply(args: argparse.Namespace) -> int:
             print(f"{prefix}: error: {error}", file=sys.stderr)
             continue
         except Exception as error:  # noqa: BLE001 - one broken input must not stop a batch
-            report_failure(package, error, prefix, failures, args.verbose)
+            report_failure(package, error, prefix, failures, args.verbose, args.models)
             continue
         reports.append(report)
         print(f"{prefix} -> {', '.join(report['outputs'])}: target PAD {format_pad(report['target_pad'])}. "
@@ -552,7 +552,7 @@ def run_analyze(args: argparse.Namespace) -> int:
             results.append({"input": str(path), "error": str(error)})
             continue
         except Exception as error:  # noqa: BLE001 - one broken input must not stop a batch
-            report_failure(package, error, prefix, failures, args.verbose)
+            report_failure(package, error, prefix, failures, args.verbose, args.models)
             results.append({"input": str(path), "error": str(error)})
             continue
         result = {
@@ -601,13 +601,19 @@ def run_plot(args: argparse.Namespace) -> int:
 
 
 def report_failure(package: ModuleType, error: Exception, prefix: str, failures: dict[int, int],
-                   verbose: bool) -> None:
+                   verbose: bool, models_folder: str | None = None) -> None:
     """Print the error of one input and count it; raise :class:`ModelLoadError` to stop at a model error."""
     runtime = submodule(package, "models.runtime")
     if isinstance(error, runtime.ModelError):
         if verbose:
             traceback.print_exc(file=sys.stderr)
-        raise ModelLoadError(f"the emotion models could not be loaded, so no input can be processed: {error}") from None
+        hint = ""
+        if models_folder is not None:
+            hint = (f". These are the models of --models {models_folder}: rebuild that folder with "
+                    f"`python -m training.train --output {models_folder}`, or leave out --models to use the bundled models")
+        raise ModelLoadError(
+            f"the emotion models could not be loaded, so no input can be processed: {error}{hint}"
+        ) from None
     status = classify_error(package, error)
     failures[status] += 1
     print(f"{prefix}: error: {error}", file=sys.stderr)

@@ -237,8 +237,9 @@ def test_loader_rejects_missing_checksum(tiny_models: dict, tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda manifest: manifest.update({"scaler": None}), "is malformed"),
-        (lambda manifest: manifest.update({"feature_names": 5}), "is malformed"),
+        (lambda manifest: manifest.update({"scaler": None}), "scaler is NoneType, expected a JSON object"),
+        (lambda manifest: manifest.update({"feature_names": 5}), "feature_names is int, expected a JSON array"),
+        (lambda manifest: manifest["scaler"].pop("mean"), "is malformed \\(KeyError\\('mean'\\)\\)"),
         (lambda manifest: manifest["scaler"]["scale"].__setitem__(2, 0.0), "scales finite and positive"),
         (lambda manifest: manifest["scaler"]["mean"].__setitem__(1, float("nan")), "means must be finite"),
     ],
@@ -281,6 +282,11 @@ def test_loader_rejects_missing_neutral_model(tiny_models: dict, tmp_path: Path)
     _rewrite_manifest(directory, lambda manifest: manifest["models"].pop("neutral"))
     with pytest.raises(ModelError, match="lists no file for the neutral model"):
         EmotionModels.load(directory)
+
+
+def test_loader_rejects_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="Model folder .*no-models does not exist or is not a folder"):
+        EmotionModels.load(tmp_path / "no-models")
 
 
 def test_loader_rejects_missing_manifest(tmp_path: Path) -> None:

@@ -207,5 +207,6 @@ def test_apply_missing_models_folder(demo_clips: Path, tmp_path: Path) -> None:
         tmp_path, "apply", str(demo_clips / "walk.bvh"), "-o", str(output), "--emotion", "sad", "--models", str(missing)
     )
     assert completed.returncode == 1
-    assert f"{missing / 'manifest.json'} not found" in completed.stderr
+    assert f"Model folder {missing} does not exist" in completed.stderr
+    assert f"rebuild that folder with `python -m training.train --output {missing}`" in completed.stderr
     assert not output.exists()

@@ -80,6 +80,7 @@ class FakePipeline:
 
     def __init__(self) -> None:
         self.calls: list[dict] = []
+        self.analyze_options: list = []
 
     def apply_emotion(self, motion, bone_map, pad, strength=1.0, options=None):
         quaternion = importlib.import_module("emotion_motion.synthesis.quaternion")
@@ -101,7 +102,8 @@ class FakePipeline:
         }
         return result, report
 
-    def analyze_motion(self, motion, bone_map):
+    def analyze_motion(self, motion, bone_map, options=None):
+        self.analyze_options.append(options)
         return {"pad": [0.1, -0.2, 0.3], "emotion": "calm", "features": {"tempo": 1.0, "extent": -2.0}}
 
 
@@ -309,6 +311,7 @@ def test_analyze_stores_results(rig, emotion_ops, fake_pipeline) -> None:
     assert settings.analyzed_action == rig.animation_data.action.name
     assert (settings.estimated_pleasure, settings.estimated_arousal) == pytest.approx((0.1, -0.2))
     assert [feature.name for feature in settings.features] == ["extent", "tempo"]
+    assert fake_pipeline.analyze_options == [{"model_directory": None}]
 
 
 def test_apply_keyed_pad_per_frame(rig, emotion_ops, fake_pipeline) -> None:

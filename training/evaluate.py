@@ -237,7 +237,7 @@ def run_fold(features: FeatureSet, content: str, train: np.ndarray, test: np.nda
         input_kinds[analysis.RESIDUAL_SUFFIX] = lambda values: analysis.with_residual(values, content_model)
 
     decoded = None
-    if content_model is not None:
+    if content_model is not None and options.classifier_decoded_weight > 0 and options.classifiers:
         decoded = analysis.decoded_examples(
             train_x, train_styles, [clip.content for clip in emotional_train.clips], content_model
         )
@@ -246,6 +246,9 @@ def run_fold(features: FeatureSet, content: str, train: np.ndarray, test: np.nda
     round_trip: dict[str, dict[str, np.ndarray]] = {}
     labels = np.array([EMOTIONAL_STYLES.index(style) for style in analysis_styles])
     class_probabilities: dict[str, np.ndarray] = {}
+    classifier_x, classifier_labels, weights = classifier_training_set(
+        analysis_x, labels, decoded, options.classifier_decoded_weight
+    )
     for suffix, transform in input_kinds.items():
         for name in options.regressors:
             regressor = analysis.make_regressor(name, settings.seed).fit(transform(regressor_x), regressor_pad)
@@ -256,14 +259,12 @@ def run_fold(features: FeatureSet, content: str, train: np.ndarray, test: np.nda
             }
             round_trip[key]["true-target"] = analysis.predict_pad(regressor, transform(target_x))
 
-        classifier_x, classifier_labels, weights = classifier_training_set(
-            analysis_x, labels, decoded if options.classifier_decoded_weight > 0 else None, options.classifier_decoded_weight
-        )
+        classifier_inputs, test_inputs = transform(classifier_x), transform(test_x)
         for name in options.classifiers:
             classifier = analysis.make_classifier(name, settings.seed)
-            classifier.fit(transform(classifier_x), classifier_labels, sample_weight=weights)
+            classifier.fit(classifier_inputs, classifier_labels, sample_weight=weights)
             probabilities = np.zeros((len(test_x), len(EMOTIONAL_STYLES)))
-            probabilities[:, classifier.classes_] = classifier.predict_proba(transform(test_x))
+            probabilities[:, classifier.classes_] = classifier.predict_proba(test_inputs)
             class_probabilities[name + suffix] = probabilities
 
     return FoldResult(
@@ -404,8 +405,8 @@ def headline_metrics(summary: dict, choice: dict[str, str]) -> dict:
 def seed_options(options: ExperimentOptions, choice: dict[str, str], seed: int) -> ExperimentOptions:
     """Return options that train every network and model with ``seed`` and evaluate only the chosen models.
 
-    The design list keeps what the chosen design needs (``average`` needs both
-    networks) and drops the VAE baseline regressors; the analysis models keep their
+    The design list keeps what the chosen design needs, so ``average`` keeps both
+    networks, and drops the VAE baseline regressors. The analysis models keep their
     absolute and residual inputs.
     """
     design = choice["design"]

@@ -118,9 +118,14 @@ def unlabelled_experiment(
     return table
 
 
+def _ignore_known_warnings() -> None:
+    # scikit-learn 1.9 deprecates SVC(probability=True); the candidate still works until 1.11.
+    warnings.filterwarnings("ignore", message="The `probability` parameter was deprecated", category=FutureWarning)
+
+
 def _seed_worker_init() -> None:
     torch.set_num_threads(1)
-    warnings.filterwarnings("ignore", message="The `probability` parameter was deprecated", category=FutureWarning)
+    _ignore_known_warnings()
 
 
 def _seed_run(features: FeatureSet, options: evaluate.ExperimentOptions, choice: dict[str, str], seed: int) -> dict[str, Any]:
@@ -260,8 +265,7 @@ def export_models(
 def main(argv: list[str] | None = None) -> int:
     arguments = _parse_arguments(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    # scikit-learn 1.9 deprecates SVC(probability=True); the candidate still works until 1.11.
-    warnings.filterwarnings("ignore", message="The `probability` parameter was deprecated", category=FutureWarning)
+    _ignore_known_warnings()
     torch.set_num_threads(arguments.threads)
     started = time.monotonic()
 

@@ -211,19 +211,24 @@ def test_revert_assigns_source(rig, emotion_ops, fake_pipeline) -> None:
     assert not bpy.ops.emotion_motion.revert.poll()
 
 
-def test_apply_scene_range_follows_clip(rig, emotion_ops, fake_pipeline, monkeypatch) -> None:
-    scene = bpy.context.scene
-    source = rig.animation_data.action
-    scene.frame_start, scene.frame_end = (int(round(frame)) for frame in source.frame_range)
+def _lengthen_results(fake_pipeline: FakePipeline, monkeypatch: pytest.MonkeyPatch, extra_frames: int) -> None:
+    """Make the stand-in pipeline return results ``extra_frames`` longer than the source, with their time map."""
     real_apply = fake_pipeline.apply_emotion
 
     def slower(motion, *args, **kwargs):
         result, report = real_apply(motion, *args, **kwargs)
-        frames = np.linspace(0.0, motion.frame_count - 1, motion.frame_count + 20)
+        frames = np.linspace(0.0, motion.frame_count - 1, motion.frame_count + extra_frames)
         report["time_map"] = frames.tolist()
         return result.sample(frames), report
 
     monkeypatch.setattr(fake_pipeline, "apply_emotion", slower)
+
+
+def test_apply_scene_range_follows_clip(rig, emotion_ops, fake_pipeline, monkeypatch) -> None:
+    scene = bpy.context.scene
+    source = rig.animation_data.action
+    scene.frame_start, scene.frame_end = (int(round(frame)) for frame in source.frame_range)
+    _lengthen_results(fake_pipeline, monkeypatch, extra_frames=20)
     assert bpy.ops.emotion_motion.apply() == {'FINISHED'}
     assert scene.frame_end - scene.frame_start + 1 == CLIP_FRAMES + 20
     assert bpy.ops.emotion_motion.revert() == {'FINISHED'}
@@ -236,15 +241,7 @@ def test_apply_extends_short_scene_range(rig, emotion_ops, fake_pipeline, monkey
     start = int(round(source.frame_range[0]))
     # The scene ends later than the source but before the longer result.
     scene.frame_start, scene.frame_end = start, start + CLIP_FRAMES + 4
-    real_apply = fake_pipeline.apply_emotion
-
-    def slower(motion, *args, **kwargs):
-        result, report = real_apply(motion, *args, **kwargs)
-        frames = np.linspace(0.0, motion.frame_count - 1, motion.frame_count + 20)
-        report["time_map"] = frames.tolist()
-        return result.sample(frames), report
-
-    monkeypatch.setattr(fake_pipeline, "apply_emotion", slower)
+    _lengthen_results(fake_pipeline, monkeypatch, extra_frames=20)
     assert bpy.ops.emotion_motion.apply() == {'FINISHED'}
     assert scene.frame_start == start
     assert scene.frame_end == int(round(rig.animation_data.action.frame_range[1]))

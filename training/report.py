@@ -263,9 +263,9 @@ def write_report(
     if options.classifier_decoded_weight > 0:
         lines += [
             "",
-            "Every style classifier also trains on decoded rows: the content-emotion network decodes the clips of "
+            "Every style classifier also trains on decoded rows. The content-emotion network decodes the clips of "
             "contents recorded only in the normal style (call, kick, punch, slash, respond, dance-short) at the PAD of "
-            f"each of the eight styles, and each decoded row has sample weight {options.classifier_decoded_weight:g}.",
+            f"each of the eight styles. Each decoded row has sample weight {options.classifier_decoded_weight:g}.",
         ]
     lines += ["", _row(["style classifier", "top-1"]), _row(["---"] * 2)]
     for name, accuracy in summary["recognition"].items():
